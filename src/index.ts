@@ -1,0 +1,23 @@
+export * from './types';
+export { createMetrics, ScanopyMetrics, type ScanopyMetricsOptions } from './scanopy-metrics';
+export { httpMetrics, type HttpMetricsOptions, DEFAULT_ENTITY_TYPE_KEY } from './middleware';
+export {
+  metricsRoute,
+  type MetricsRouteOptions,
+  DEFAULT_METRICS_PATH,
+  CONTENT_TYPE,
+} from './route';
+export { MetricsObserver } from './observer';
+export { TokenSet, bearerCredential } from './bearer';
+export { MetricsPipeline, type PipelineOptions } from './pipeline';
+export {
+  Instruments,
+  type InstrumentsOptions,
+  type MetricView,
+  type MetricName,
+  HTTP_REQUESTS_TOTAL,
+  HTTP_REQUEST_DURATION_SECONDS,
+  SCANOPY_EVENTS_TOTAL,
+} from './instruments';
+export { DEFAULT_BUCKETS } from './metrics/histogram';
+export { VERSION } from './version';

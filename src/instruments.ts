@@ -1,0 +1,85 @@
+import { Counter } from './metrics/counter';
+import { DEFAULT_BUCKETS, Histogram } from './metrics/histogram';
+
+/** What a view (otel-config.yaml) may change about one of the three metrics. */
+export interface MetricView {
+  /** Label names kept; the others are dropped and their series merged. */
+  attributeKeys?: readonly string[];
+  /** At most this many series, the `otel_metric_overflow` one included. */
+  cardinalityLimit?: number;
+  /** Histogram bucket upper bounds (only for the duration histogram). */
+  boundaries?: readonly number[];
+}
+
+export interface InstrumentsOptions {
+  /** Applied to every metric unless its view says otherwise. Default 2000, as in the OTel SDK. */
+  cardinalityLimit?: number;
+  views?: Partial<Record<MetricName, MetricView>>;
+}
+
+export const HTTP_REQUESTS_TOTAL = 'http_requests_total';
+export const HTTP_REQUEST_DURATION_SECONDS = 'http_request_duration_seconds';
+export const SCANOPY_EVENTS_TOTAL = 'scanopy_events_total';
+export type MetricName =
+  | typeof HTTP_REQUESTS_TOTAL
+  | typeof HTTP_REQUEST_DURATION_SECONDS
+  | typeof SCANOPY_EVENTS_TOTAL;
+export const METRIC_NAMES: readonly MetricName[] = [
+  HTTP_REQUESTS_TOTAL,
+  HTTP_REQUEST_DURATION_SECONDS,
+  SCANOPY_EVENTS_TOTAL,
+];
+
+/** The three metrics Scanopy's operators asked for, defined in one place. */
+export class Instruments {
+  readonly httpRequests: Counter;
+  readonly httpDuration: Histogram;
+  readonly events: Counter;
+
+  constructor(options: InstrumentsOptions = {}) {
+    const view = (name: MetricName): MetricView => ({
+      cardinalityLimit: options.cardinalityLimit,
+      ...options.views?.[name],
+    });
+    this.httpRequests = new Counter({
+      name: HTTP_REQUESTS_TOTAL,
+      description: 'Total number of HTTP requests',
+      labelNames: ['method', 'path', 'status', 'entity_type'],
+      ...view(HTTP_REQUESTS_TOTAL),
+    });
+    this.httpDuration = new Histogram({
+      name: HTTP_REQUEST_DURATION_SECONDS,
+      description: 'HTTP request duration in seconds',
+      unit: 's',
+      labelNames: ['method', 'path'],
+      boundaries: DEFAULT_BUCKETS,
+      ...view(HTTP_REQUEST_DURATION_SECONDS),
+    });
+    this.events = new Counter({
+      name: SCANOPY_EVENTS_TOTAL,
+      description: 'Total number of events published on the event bus',
+      labelNames: ['entity', 'operation'],
+      ...view(SCANOPY_EVENTS_TOTAL),
+    });
+  }
+
+  /** Labels must already be folded (labels.ts). */
+  recordRequest(
+    method: string,
+    path: string,
+    status: string,
+    entityType: string,
+    seconds: number,
+  ): void {
+    this.httpRequests.add([method, path, status, entityType]);
+    this.httpDuration.record([method, path], seconds);
+  }
+
+  recordEvent(entity: string, operation: string): void {
+    this.events.add([entity, operation]);
+  }
+
+  get all(): readonly (Counter | Histogram)[] {
+    return [this.httpRequests, this.httpDuration, this.events];
+  }
+}

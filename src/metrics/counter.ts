@@ -1,0 +1,51 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type SumMetricData,
+} from '@opentelemetry/sdk-metrics';
+import { SeriesMap, type Series, type SeriesOptions } from './series-map';
+
+export interface MetricDefinition extends SeriesOptions {
+  name: string;
+  description: string;
+  unit?: string;
+}
+
+interface CounterSeries extends Series {
+  value: number;
+}
+
+/** A monotonic sum with bounded label sets, collected as OTel `SumMetricData`. */
+export class Counter {
+  private readonly series: SeriesMap<CounterSeries>;
+
+  constructor(readonly definition: MetricDefinition) {
+    this.series = new SeriesMap(definition, (attributes: Attributes) => ({ attributes, value: 0 }));
+  }
+
+  /** `values` are the label values in `definition.labelNames` order. */
+  add(values: readonly string[], delta = 1): void {
+    this.series.get(values).value += delta;
+  }
+
+  collect(startTime: HrTime, endTime: HrTime): SumMetricData {
+    const dataPoints = [];
+    for (const s of this.series) {
+      dataPoints.push({ attributes: s.attributes, startTime, endTime, value: s.value });
+    }
+    return {
+      descriptor: {
+        name: this.definition.name,
+        description: this.definition.description,
+        unit: this.definition.unit ?? '',
+        valueType: ValueType.DOUBLE,
+      },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+      dataPoints,
+    };
+  }
+}

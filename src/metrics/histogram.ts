@@ -1,0 +1,88 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type HistogramMetricData,
+} from '@opentelemetry/sdk-metrics';
+import type { MetricDefinition } from './counter';
+import { SeriesMap, type Series } from './series-map';
+
+/** Prometheus's default buckets, in seconds (OTel's defaults are meant for milliseconds). */
+export const DEFAULT_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export interface HistogramDefinition extends MetricDefinition {
+  /** Upper bounds, strictly increasing; the `+Inf` bucket is implied. */
+  boundaries?: readonly number[];
+}
+
+interface HistogramSeries extends Series {
+  /** One count per boundary, plus the `+Inf` bucket; not cumulative. */
+  readonly counts: number[];
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+}
+
+/** An explicit-bucket histogram with bounded label sets, collected as OTel `HistogramMetricData`. */
+export class Histogram {
+  readonly boundaries: readonly number[];
+  private readonly series: SeriesMap<HistogramSeries>;
+
+  constructor(readonly definition: HistogramDefinition) {
+    const boundaries = (this.boundaries = definition.boundaries ?? DEFAULT_BUCKETS);
+    this.series = new SeriesMap(definition, (attributes: Attributes) => ({
+      attributes,
+      counts: new Array<number>(boundaries.length + 1).fill(0),
+      sum: 0,
+      count: 0,
+      min: Infinity,
+      max: -Infinity,
+    }));
+  }
+
+  record(values: readonly string[], value: number): void {
+    const s = this.series.get(values);
+    const bounds = this.boundaries;
+    // Linear scan: with a dozen buckets it beats a binary search.
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]) i++;
+    s.counts[i]++;
+    s.sum += value;
+    s.count++;
+    if (value < s.min) s.min = value;
+    if (value > s.max) s.max = value;
+  }
+
+  collect(startTime: HrTime, endTime: HrTime): HistogramMetricData {
+    const dataPoints = [];
+    for (const s of this.series) {
+      dataPoints.push({
+        attributes: s.attributes,
+        startTime,
+        endTime,
+        value: {
+          buckets: { boundaries: this.boundaries.slice(), counts: s.counts.slice() },
+          sum: s.sum,
+          count: s.count,
+          min: s.min,
+          max: s.max,
+        },
+      });
+    }
+    return {
+      descriptor: {
+        name: this.definition.name,
+        description: this.definition.description,
+        unit: this.definition.unit ?? '',
+        valueType: ValueType.DOUBLE,
+      },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.HISTOGRAM,
+      dataPoints,
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import type { Context, Middleware, Next } from 'koa';
+import { diag } from '@opentelemetry/api';
+import type { Instruments } from './instruments';
+import { foldCallerKind, foldMethod, routePattern } from './labels';
+
+export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
+
+export interface HttpMetricsOptions {
+  /** Key of `ctx.state` where the service's auth leaves the caller kind. Default `entityType`. */
+  entityTypeKey?: string;
+}
+
+const STATUS_LABELS: string[] = [];
+function statusLabel(code: number): string {
+  return (STATUS_LABELS[code] ??= String(code));
+}
+
+let reportedFailure = false;
+
+/**
+ * Records `http_requests_total` and `http_request_duration_seconds` for every request that passes
+ * through it. It records when the response has been sent (or the connection closed), so that the
+ * status is the one the client received, whatever downstream middleware threw, and the duration
+ * includes streamed bodies. It never catches, changes or delays what the service answers.
+ */
+export function httpMetrics(instruments: Instruments, options: HttpMetricsOptions = {}): Middleware {
+  const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
+  return function scanopyHttpMetrics(ctx: Context, next: Next) {
+    const start = performance.now();
+    ctx.res.once('close', () => {
+      try {
+        instruments.recordRequest(
+          foldMethod(ctx.method),
+          routePattern(ctx),
+          statusLabel(ctx.res.statusCode),
+          foldCallerKind((ctx.state as Record<string, unknown>)[key]),
+          (performance.now() - start) / 1000,
+        );
+      } catch (error) {
+        // A metric must never take the service down; say so once rather than per request.
+        if (!reportedFailure) diag.error('scanopy-metrics: recording a request failed', error);
+        reportedFailure = true;
+      }
+    });
+    return next();
+  };
+}

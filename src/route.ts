@@ -1,0 +1,67 @@
+import type { Context, Middleware, Next } from 'koa';
+import { diag } from '@opentelemetry/api';
+import { bearerCredential, type TokenSet } from './bearer';
+
+export const DEFAULT_METRICS_PATH = '/metrics';
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const ALLOW = 'GET, HEAD';
+
+export interface MetricsRouteOptions {
+  /** Exact path of the route (the query string is ignored). Default `/metrics`. */
+  path?: string;
+  /** The tokens in force; read on every request so that they can rotate. */
+  tokens: () => TokenSet;
+  /** Produces the exposition text. */
+  scrape: () => Promise<string>;
+}
+
+function answer(ctx: Context, status: number, body: string): void {
+  ctx.status = status;
+  ctx.body = body;
+  ctx.set('Cache-Control', 'no-store');
+}
+
+/**
+ * Answers a request for the metrics path: 404 while no token is configured, 405 for methods other
+ * than GET and HEAD, 401 without the right bearer token, else 200 with the Prometheus text.
+ */
+export async function serveMetrics(
+  ctx: Context,
+  options: Omit<MetricsRouteOptions, 'path'>,
+): Promise<void> {
+  const tokens = options.tokens();
+  if (!tokens.enabled) return answer(ctx, 404, 'Metrics not enabled');
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+    answer(ctx, 405, 'Method not allowed');
+    ctx.set('Allow', ALLOW);
+    return;
+  }
+  // Two Authorization headers are ambiguous (Node would keep the first): refuse them.
+  const headers = ctx.req.headersDistinct.authorization;
+  const credential = headers?.length === 1 ? bearerCredential(headers[0]) : undefined;
+  if (credential === undefined || !tokens.matches(credential)) {
+    answer(ctx, 401, 'Invalid or missing token');
+    ctx.set('WWW-Authenticate', 'Bearer');
+    return;
+  }
+  let text: string;
+  try {
+    text = await options.scrape();
+  } catch (error) {
+    diag.error('scanopy-metrics: scrape failed', error);
+    return answer(ctx, 500, 'Metrics collection failed');
+  }
+  answer(ctx, 200, text);
+  ctx.set('Content-Type', CONTENT_TYPE);
+}
+
+/** The `/metrics` route as Koa middleware; other paths pass through untouched. */
+export function metricsRoute(options: MetricsRouteOptions): Middleware {
+  const path = options.path ?? DEFAULT_METRICS_PATH;
+  return function scanopyMetricsRoute(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== path) return next();
+    // Label the request with the route's path, as @koa/router does for its own routes.
+    (ctx as { _matchedRoute?: string })._matchedRoute = path;
+    return serveMetrics(ctx, options);
+  };
+}

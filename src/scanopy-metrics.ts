@@ -1,0 +1,92 @@
+import type { Middleware } from 'koa';
+import { TokenSet } from './bearer';
+import { eventVocabulary } from './labels';
+import { httpMetrics } from './middleware';
+import { MetricsObserver } from './observer';
+import { MetricsPipeline, type PipelineOptions } from './pipeline';
+import { DEFAULT_METRICS_PATH, metricsRoute, serveMetrics } from './route';
+import { DEFAULT_ENTITY_TYPE_KEY } from './middleware';
+
+export interface ScanopyMetricsOptions extends PipelineOptions {
+  /** Bearer token(s) that open the route; none (or only empty strings) → the route answers 404. */
+  token?: string | readonly string[];
+  /** Path of the metrics route. Default `/metrics`. */
+  path?: string;
+  /** Key of `ctx.state` holding the caller kind. Default `entityType`. */
+  entityTypeKey?: string;
+  /** Entity types and operations to count as themselves, beyond Scanopy's own. */
+  events?: { entities?: readonly string[]; operations?: readonly string[] };
+}
+
+function tokenList(token: string | readonly string[] | undefined): readonly string[] {
+  if (token === undefined) return [];
+  return typeof token === 'string' ? [token] : token;
+}
+
+/**
+ * Everything the package does for one process: the pipeline (provider, reader, metrics), the Koa
+ * middleware and route, and the event observer. Build it once and share it between Koa apps.
+ */
+export class ScanopyMetrics {
+  readonly pipeline: MetricsPipeline;
+  readonly observer: MetricsObserver;
+  readonly path: string;
+  readonly entityTypeKey: string;
+  private tokens: TokenSet;
+
+  constructor(options: ScanopyMetricsOptions = {}) {
+    this.pipeline = new MetricsPipeline(options);
+    this.observer = new MetricsObserver(this.pipeline.instruments, eventVocabulary(options.events));
+    this.path = options.path ?? DEFAULT_METRICS_PATH;
+    this.entityTypeKey = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
+    this.tokens = new TokenSet(tokenList(options.token));
+  }
+
+  /** Koa middleware recording the HTTP metrics; put it first. */
+  middleware(): Middleware {
+    return httpMetrics(this.pipeline.instruments, { entityTypeKey: this.entityTypeKey });
+  }
+
+  /** Koa middleware serving the metrics route; other paths pass through. */
+  route(): Middleware {
+    return metricsRoute({
+      path: this.path,
+      tokens: () => this.tokens,
+      scrape: () => this.scrape(),
+    });
+  }
+
+  /** Replaces the accepted tokens (rotation without restart); none disables the route. */
+  setTokens(token: string | readonly string[] | undefined): void {
+    this.tokens = new TokenSet(tokenList(token));
+  }
+
+  /** Counts one domain event, as the observer does. */
+  recordEvent(event: unknown): void {
+    this.observer.record(event);
+  }
+
+  /** Subscribes the observer to the `scanopy:events` diagnostics channel. */
+  subscribeToEventsChannel(): () => void {
+    return this.observer.subscribeToChannel();
+  }
+
+  /** The current exposition text, as the route serves it. */
+  scrape(): Promise<string> {
+    return this.pipeline.scrape();
+  }
+
+  shutdown(): Promise<void> {
+    return this.pipeline.shutdown();
+  }
+
+  /** @internal Used by the preload to answer the route ahead of the service's middleware. */
+  serve(ctx: Parameters<Middleware>[0]): Promise<void> {
+    return serveMetrics(ctx, { tokens: () => this.tokens, scrape: () => this.scrape() });
+  }
+}
+
+export function createMetrics(options: ScanopyMetricsOptions = {}): ScanopyMetrics {
+  return new ScanopyMetrics(options);
+}
+

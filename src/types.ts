@@ -1,0 +1,76 @@
+/** Kinds of domain event Scanopy publishes on its event bus. */
+export type EventKind = 'entity' | 'auth' | 'telemetry';
+
+/** An entity was created, updated, deleted, or a discovery started or was cancelled. */
+export interface EntityEvent {
+  kind: 'entity';
+  /** The entity type as the service names it, in PascalCase: `Host`, `Network`, `Subnet`, ... */
+  entityType: string;
+  /** snake_case: `created`, `updated`, `deleted`, `discovery_started`, `discovery_cancelled`. */
+  operation: string;
+  id?: string;
+  entityId?: string;
+  networkId?: string;
+  organizationId?: string;
+  timestamp?: string;
+  /** The kind of caller that caused the event (`user`, `daemon`, `api_key`, ...). */
+  authenticated?: string;
+  metadata?: unknown;
+}
+
+/** Registration, logins, password and key changes. */
+export interface AuthEvent {
+  kind: 'auth';
+  /** snake_case: `login_success`, `login_failed`, `api_key_auth_failed`, ... */
+  operation: string;
+  id?: string;
+  userId?: string;
+  organizationId?: string;
+  timestamp?: string;
+  ipAddress?: string;
+  userAgent?: string;
+  metadata?: unknown;
+}
+
+/** Product telemetry: `org_created`, `plan_selected`, ... */
+export interface TelemetryEvent {
+  kind: 'telemetry';
+  operation: string;
+  id?: string;
+  organizationId?: string;
+  timestamp?: string;
+  metadata?: unknown;
+}
+
+export type ScanopyEvent = EntityEvent | AuthEvent | TelemetryEvent;
+
+/**
+ * Which events a subscriber wants. An absent field matches everything, so `{}` is Scanopy's
+ * `EventFilter::all()`.
+ */
+export interface EventFilter {
+  kinds?: readonly EventKind[];
+  entityTypes?: readonly string[];
+  operations?: readonly string[];
+}
+
+/** A subscriber of a Scanopy-style event bus: named, filtered, handed batches of events. */
+export interface EventSubscriber {
+  readonly name: string;
+  readonly filter: EventFilter;
+  handleEvents(events: readonly ScanopyEvent[]): void | Promise<void>;
+}
+
+/** The kinds of caller Scanopy's auth distinguishes; the `entity_type` label takes these values. */
+export const CALLER_KINDS = [
+  'user',
+  'daemon',
+  'api_key',
+  'system',
+  'external_service',
+  'anonymous',
+] as const;
+export type CallerKind = (typeof CALLER_KINDS)[number];
+
+/** The name of the `node:diagnostics_channel` channel on which services publish their events. */
+export const EVENTS_CHANNEL = 'scanopy:events';

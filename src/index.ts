@@ -21,3 +21,7 @@ export {
 } from './instruments';
 export { DEFAULT_BUCKETS } from './metrics/histogram';
 export { VERSION } from './version';
+export { preloaded, startPreload, type Preload } from './preload';
+export { loadSettings, DEFAULTS as DEFAULT_SETTINGS } from './config/load';
+export type { Settings } from './config/types';
+export { KoaMetricsInstrumentation } from './instrumentation';

@@ -21,9 +21,7 @@ export const HTTP_REQUESTS_TOTAL = 'http_requests_total';
 export const HTTP_REQUEST_DURATION_SECONDS = 'http_request_duration_seconds';
 export const SCANOPY_EVENTS_TOTAL = 'scanopy_events_total';
 export type MetricName =
-  | typeof HTTP_REQUESTS_TOTAL
-  | typeof HTTP_REQUEST_DURATION_SECONDS
-  | typeof SCANOPY_EVENTS_TOTAL;
+  typeof HTTP_REQUESTS_TOTAL | typeof HTTP_REQUEST_DURATION_SECONDS | typeof SCANOPY_EVENTS_TOTAL;
 export const METRIC_NAMES: readonly MetricName[] = [
   HTTP_REQUESTS_TOTAL,
   HTTP_REQUEST_DURATION_SECONDS,

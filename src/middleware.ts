@@ -23,7 +23,10 @@ let reportedFailure = false;
  * status is the one the client received, whatever downstream middleware threw, and the duration
  * includes streamed bodies. It never catches, changes or delays what the service answers.
  */
-export function httpMetrics(instruments: Instruments, options: HttpMetricsOptions = {}): Middleware {
+export function httpMetrics(
+  instruments: Instruments,
+  options: HttpMetricsOptions = {},
+): Middleware {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
   return function scanopyHttpMetrics(ctx: Context, next: Next) {
     const start = performance.now();

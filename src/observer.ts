@@ -5,7 +5,8 @@ import { eventLabels, type EventFold, type EventVocabulary } from './labels';
 import { EVENTS_CHANNEL, type EventFilter, type EventSubscriber, type ScanopyEvent } from './types';
 
 const FOLD_MESSAGES: Record<EventFold, string> = {
-  malformed: 'an event without a valid kind, operation or entityType was counted as unknown/unknown',
+  malformed:
+    'an event without a valid kind, operation or entityType was counted as unknown/unknown',
   entity: 'an entity type outside the known vocabulary was counted as entity="other"',
   operation: 'an operation outside the known vocabulary was counted as operation="other"',
 };

@@ -1,4 +1,9 @@
-import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { diag } from '@opentelemetry/api';
@@ -13,6 +18,8 @@ export interface PipelineOptions extends InstrumentsOptions {
   withoutScopeInfo?: boolean;
   /** Leave out the `target_info` metric. Default false. */
   withoutTargetInfo?: boolean;
+  /** Views for instruments recorded through the SDK (instrumentation-http). */
+  sdkViews?: ViewOptions[];
 }
 
 /** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
@@ -39,15 +46,22 @@ export class MetricsPipeline {
 
   constructor(options: PipelineOptions = {}) {
     this.instruments = new Instruments(options);
-    this.resource = defaultResource().merge(resourceFromAttributes(options.resourceAttributes ?? {}));
-    const producer = new ScopeProducer({ name: PACKAGE_NAME, version: VERSION }, () =>
-      this.instruments.all,
+    this.resource = defaultResource().merge(
+      resourceFromAttributes(options.resourceAttributes ?? {}),
+    );
+    const producer = new ScopeProducer(
+      { name: PACKAGE_NAME, version: VERSION },
+      () => this.instruments.all,
     );
     this.reader = new PullMetricReader({
       metricProducers: [producer],
       cardinalitySelector: () => options.cardinalityLimit ?? 2000,
     });
-    this.meterProvider = new MeterProvider({ resource: this.resource, readers: [this.reader] });
+    this.meterProvider = new MeterProvider({
+      resource: this.resource,
+      readers: [this.reader],
+      views: options.sdkViews,
+    });
     this.serializer = new PrometheusSerializer(
       undefined,
       false,

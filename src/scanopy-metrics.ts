@@ -4,7 +4,7 @@ import { eventVocabulary } from './labels';
 import { httpMetrics } from './middleware';
 import { MetricsObserver } from './observer';
 import { MetricsPipeline, type PipelineOptions } from './pipeline';
-import { DEFAULT_METRICS_PATH, metricsRoute, serveMetrics } from './route';
+import { DEFAULT_METRICS_PATH, metricsRoute } from './route';
 import { DEFAULT_ENTITY_TYPE_KEY } from './middleware';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {
@@ -80,13 +80,19 @@ export class ScanopyMetrics {
     return this.pipeline.shutdown();
   }
 
-  /** @internal Used by the preload to answer the route ahead of the service's middleware. */
-  serve(ctx: Parameters<Middleware>[0]): Promise<void> {
-    return serveMetrics(ctx, { tokens: () => this.tokens, scrape: () => this.scrape() });
+  /**
+   * The middleware the preload puts first in every Koa app: it records the request, and answers
+   * the metrics route itself, so the service's own middleware (auth, body parser, rate limiter)
+   * neither sees nor blocks a scrape.
+   */
+  firstMiddleware(): Middleware {
+    const record = this.middleware();
+    const route = this.route();
+    return (ctx, next): Promise<unknown> =>
+      record(ctx, () => route(ctx, next) as Promise<unknown>) as Promise<unknown>;
   }
 }
 
 export function createMetrics(options: ScanopyMetricsOptions = {}): ScanopyMetrics {
   return new ScanopyMetrics(options);
 }
-

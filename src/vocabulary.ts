@@ -39,7 +39,9 @@ export const KNOWN_ENTITIES: readonly string[] = [
 ];
 
 /** Operations by event kind, snake_case as Scanopy publishes them. */
-export const KNOWN_OPERATIONS: Readonly<Record<'entity' | 'auth' | 'telemetry', readonly string[]>> = {
+export const KNOWN_OPERATIONS: Readonly<
+  Record<'entity' | 'auth' | 'telemetry', readonly string[]>
+> = {
   entity: ['created', 'updated', 'deleted', 'discovery_started', 'discovery_cancelled'],
   auth: [
     'register',

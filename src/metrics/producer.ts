@@ -23,7 +23,10 @@ export class ScopeProducer implements MetricProducer {
     const endTime = hrTime();
     const metrics: MetricData[] = this.metrics().map((m) => m.collect(this.startTime, endTime));
     return Promise.resolve({
-      resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: this.scope, metrics }] },
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: [{ scope: this.scope, metrics }],
+      },
       errors: [],
     });
   }

@@ -1,0 +1,88 @@
+import type { LogLevel, PartialSettings } from './types';
+import {
+  LOG_LEVELS,
+  parseBoolean,
+  parseIdentifier,
+  parseKeyValueList,
+  parsePath,
+  parseTokens,
+  type Parsed,
+} from './values';
+
+/** The OTel instrumentations this package can enable (OTEL_NODE_ENABLED_INSTRUMENTATIONS). */
+export const SUPPORTED_INSTRUMENTATIONS = ['http'] as const;
+
+/**
+ * Reads the environment variables. An empty variable counts as unset, as the OTel specification
+ * says. Each problem names the variable and what was expected, never a secret's value.
+ */
+export function readEnv(env: NodeJS.ProcessEnv): { settings: PartialSettings; problems: string[] } {
+  const settings: PartialSettings = {};
+  const problems: string[] = [];
+  const read = <T>(name: string, parse: (text: string) => Parsed<T>, use: (v: T) => void): void => {
+    const text = env[name];
+    if (text === undefined || text.trim() === '') return;
+    const parsed = parse(text);
+    if ('error' in parsed) problems.push(`${name}: ${parsed.error}`);
+    else use(parsed.value);
+  };
+
+  read('OTEL_SDK_DISABLED', parseBoolean, (v) => (settings.disabled = v));
+  read(
+    'SCANOPY_METRICS_DISABLED',
+    parseBoolean,
+    (v) => (settings.disabled = (settings.disabled ?? false) || v),
+  );
+  read(
+    'OTEL_LOG_LEVEL',
+    (t): Parsed<LogLevel> => {
+      const level = t.trim().toLowerCase() as LogLevel;
+      return LOG_LEVELS.includes(level)
+        ? { value: level }
+        : { error: `expected one of ${LOG_LEVELS.join(', ')}, got "${t}"` };
+    },
+    (v) => (settings.logLevel = v),
+  );
+  read('SCANOPY_METRICS_TOKEN', parseTokens, (v) => (settings.tokens = v));
+  read(
+    'SCANOPY_METRICS_TOKEN_FILE',
+    (t) => ({ value: t.trim() }),
+    (v) => (settings.tokenFile = v),
+  );
+  if (settings.tokens && settings.tokenFile) {
+    problems.push(
+      'SCANOPY_METRICS_TOKEN_FILE: expected only one of SCANOPY_METRICS_TOKEN and SCANOPY_METRICS_TOKEN_FILE to be set',
+    );
+  }
+  read('SCANOPY_METRICS_PATH', parsePath, (v) => (settings.path = v));
+  read('SCANOPY_METRICS_ENTITY_TYPE_KEY', parseIdentifier, (v) => (settings.entityTypeKey = v));
+
+  const attributes: Record<string, string> = {};
+  read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, (v) => Object.assign(attributes, v));
+  read(
+    'OTEL_SERVICE_NAME',
+    (t) => ({ value: t.trim() }),
+    (v) => (attributes['service.name'] = v),
+  );
+  if (Object.keys(attributes).length > 0) settings.resourceAttributes = attributes;
+
+  read(
+    'OTEL_NODE_ENABLED_INSTRUMENTATIONS',
+    (t): Parsed<string[]> => {
+      const names = t
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const unknown = names.filter(
+        (n) => !(SUPPORTED_INSTRUMENTATIONS as readonly string[]).includes(n),
+      );
+      return unknown.length > 0
+        ? {
+            error: `expected a comma-separated list of ${SUPPORTED_INSTRUMENTATIONS.join(', ')}, got "${unknown.join(',')}"`,
+          }
+        : { value: names };
+    },
+    (v) => (settings.instrumentations = v),
+  );
+  return { settings, problems };
+}

@@ -1,0 +1,42 @@
+/**
+ * Environment substitution in otel-config.yaml scalars, as the OTel declarative configuration
+ * specifies: `${VAR}`, `${env:VAR}`, `${VAR:-default}`, and `$$` for a literal `$`.
+ * Returns the substituted text, or an error message for a malformed reference.
+ */
+export function substitute(
+  text: string,
+  env: NodeJS.ProcessEnv,
+): { value: string } | { error: string } {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c !== '$') {
+      out += c;
+      i++;
+      continue;
+    }
+    if (text[i + 1] === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (text[i + 1] !== '{') {
+      out += c;
+      i++;
+      continue;
+    }
+    const end = text.indexOf('}', i + 2);
+    if (end < 0) return { error: `unterminated "\${" in ${JSON.stringify(text)}` };
+    const ref = text.slice(i + 2, end);
+    const match = /^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(ref);
+    if (!match) {
+      return { error: `invalid substitution "\${${ref}}": expected \${NAME} or \${NAME:-default}` };
+    }
+    const [, name, fallback] = match;
+    const value = env[name];
+    out += value !== undefined && value !== '' ? value : (fallback ?? '');
+    i = end + 1;
+  }
+  return { value: out };
+}

@@ -1,0 +1,50 @@
+import type { MetricName, MetricView } from '../instruments';
+
+/** A view from otel-config.yaml, for the SDK's own instruments (instrumentation-http). */
+export interface SdkView {
+  instrumentName?: string;
+  instrumentType?: string;
+  meterName?: string;
+  name?: string;
+  description?: string;
+  boundaries?: number[];
+  drop?: boolean;
+  cardinalityLimit?: number;
+  attributeKeys?: string[];
+}
+
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+
+/** Everything the preload needs, resolved from environment, file and defaults. */
+export interface Settings {
+  /** OTEL_SDK_DISABLED / SCANOPY_METRICS_DISABLED / `disabled`: the preload does nothing. */
+  disabled: boolean;
+  logLevel: LogLevel;
+  /** Tokens given inline (SCANOPY_METRICS_TOKEN). */
+  tokens: string[];
+  /** A file holding the token(s), re-read when it changes (SCANOPY_METRICS_TOKEN_FILE). */
+  tokenFile?: string;
+  path: string;
+  entityTypeKey: string;
+  resourceAttributes: Record<string, string>;
+  withoutScopeInfo: boolean;
+  withoutTargetInfo: boolean;
+  cardinalityLimit: number;
+  views: Partial<Record<MetricName, MetricView>>;
+  sdkViews: SdkView[];
+  /** OTEL_NODE_ENABLED_INSTRUMENTATIONS: the OTel instrumentations to enable (`http`). */
+  instrumentations: string[];
+  events: { entities: string[]; operations: string[] };
+  /** The configuration file that was read, if any. */
+  configFile?: string;
+}
+
+/** What one source (environment or file) says; absent keys leave the next source's value. */
+export type PartialSettings = Partial<Settings>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('; '));
+    this.name = 'ConfigError';
+  }
+}

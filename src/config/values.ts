@@ -1,0 +1,60 @@
+/** Parsers for single configuration values; each returns the value or what was expected. */
+
+export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+
+export type Parsed<T> = { value: T } | { error: string };
+
+export function parseBoolean(text: string): Parsed<boolean> {
+  const v = text.trim().toLowerCase();
+  if (v === 'true') return { value: true };
+  if (v === 'false') return { value: false };
+  return { error: `expected true or false, got "${text}"` };
+}
+
+/** The route's path: absolute, without query, fragment or white space. */
+export function parsePath(text: string): Parsed<string> {
+  if (!/^\/[^\s?#]*$/.test(text)) {
+    return { error: `expected an absolute path such as /metrics, got "${text}"` };
+  }
+  return { value: text };
+}
+
+export function parseIdentifier(text: string): Parsed<string> {
+  if (!/^[A-Za-z_$][\w$]*$/.test(text)) {
+    return { error: `expected a property name such as entityType, got "${text}"` };
+  }
+  return { value: text };
+}
+
+/**
+ * Tokens separated by commas or new lines; surrounding white space is trimmed and empty entries
+ * are ignored. A bearer credential has no white space, so a token with some could never match.
+ * The error never quotes a token.
+ */
+export function parseTokens(text: string): Parsed<string[]> {
+  const tokens = text
+    .split(/[,\n]/)
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (tokens.some((t) => /\s/.test(t))) {
+    return { error: 'expected tokens without white space, separated by commas or new lines' };
+  }
+  return { value: tokens };
+}
+
+/** `key1=value1,key2=value2`, values percent-decoded (OTEL_RESOURCE_ATTRIBUTES' format). */
+export function parseKeyValueList(text: string): Parsed<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (key === '') return { error: `expected key=value pairs separated by commas, got "${pair}"` };
+    try {
+      out[key] = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      return { error: `invalid percent-encoding in the value of "${key}"` };
+    }
+  }
+  return { value: out };
+}

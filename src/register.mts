@@ -1,0 +1,20 @@
+/**
+ * `node --import scanopy-metrics/register server.mjs`: the preload for ES-module services. It
+ * starts the same preload as `--require`, then registers import-in-the-middle's loader, limited
+ * to koa, so that `import Koa from 'koa'` is patched too.
+ */
+import { register } from 'node:module';
+import './register.js';
+import { preloaded } from './preload.js';
+
+if (preloaded()) {
+  try {
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+      data: { include: ['koa'] },
+    });
+  } catch (error) {
+    process.stderr.write(
+      `scanopy-metrics: ES modules cannot be instrumented: ${(error as Error).message}\n`,
+    );
+  }
+}

@@ -21,7 +21,7 @@ function applicationClass(exports: unknown): KoaClass | undefined {
     typeof exports === 'function' ? exports : (exports as { default?: unknown } | null)?.default;
   if (typeof candidate !== 'function') return undefined;
   const proto = (candidate as { prototype?: { callback?: unknown } }).prototype;
-  return typeof proto?.callback === 'function' ? (candidate) : undefined;
+  return typeof proto?.callback === 'function' ? candidate : undefined;
 }
 
 /**

@@ -4,11 +4,11 @@ import {
   type ResourceMetrics,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
-import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { diag } from '@opentelemetry/api';
 import { Instruments, type InstrumentsOptions } from './instruments';
 import { ScopeProducer } from './metrics/producer';
+import { PrometheusTextSerializer } from './serializer';
 import { PACKAGE_NAME, VERSION } from './version';
 
 export interface PipelineOptions extends InstrumentsOptions {
@@ -41,8 +41,8 @@ export class MetricsPipeline {
   readonly reader: MetricReader;
   readonly meterProvider: MeterProvider;
   readonly resource: Resource;
-  private readonly serializer: PrometheusSerializer;
-  private pending: Promise<string> | undefined;
+  private readonly serializer: PrometheusTextSerializer;
+  private pending: Promise<Buffer> | undefined;
 
   constructor(options: PipelineOptions = {}) {
     this.instruments = new Instruments(options);
@@ -62,13 +62,10 @@ export class MetricsPipeline {
       readers: [this.reader],
       views: options.sdkViews,
     });
-    this.serializer = new PrometheusSerializer(
-      undefined,
-      false,
-      undefined,
-      options.withoutTargetInfo ?? false,
-      options.withoutScopeInfo ?? true,
-    );
+    this.serializer = new PrometheusTextSerializer({
+      withoutTargetInfo: options.withoutTargetInfo ?? false,
+      withoutScopeInfo: options.withoutScopeInfo ?? true,
+    });
   }
 
   async collect(): Promise<ResourceMetrics> {
@@ -77,8 +74,8 @@ export class MetricsPipeline {
     return resourceMetrics;
   }
 
-  /** The Prometheus text. Concurrent callers share one collection. */
-  scrape(): Promise<string> {
+  /** The Prometheus text as UTF-8 bytes. Concurrent callers share one collection. */
+  scrape(): Promise<Buffer> {
     this.pending ??= this.collect()
       .then((metrics) => this.serializer.serialize(metrics))
       .finally(() => {

@@ -90,6 +90,7 @@ export function startPreload(
     token: tokens,
     path: settings.path,
     entityTypeKey: settings.entityTypeKey,
+    authFailuresPerMinute: settings.authFailuresPerMinute,
     resourceAttributes: settings.resourceAttributes,
     withoutScopeInfo: settings.withoutScopeInfo,
     withoutTargetInfo: settings.withoutTargetInfo,

@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import { bearerCredential, type TokenSet } from './bearer';
+import type { FailureLimiter } from './rate-limit';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -11,11 +12,13 @@ export interface MetricsRouteOptions {
   path?: string;
   /** The tokens in force; read on every request so that they can rotate. */
   tokens: () => TokenSet;
-  /** Produces the exposition text. */
-  scrape: () => Promise<string>;
+  /** Limits failed authentications per client address; none: no limit. */
+  limiter?: FailureLimiter;
+  /** Produces the exposition text (a Buffer of UTF-8 text is sent as it is). */
+  scrape: () => Promise<string | Buffer>;
 }
 
-function answer(ctx: Context, status: number, body: string): void {
+function answer(ctx: Context, status: number, body: string | Buffer): void {
   ctx.status = status;
   ctx.body = body;
   ctx.set('Cache-Control', 'no-store');
@@ -23,7 +26,8 @@ function answer(ctx: Context, status: number, body: string): void {
 
 /**
  * Answers a request for the metrics path: 404 while no token is configured, 405 for methods other
- * than GET and HEAD, 401 without the right bearer token, else 200 with the Prometheus text.
+ * than GET and HEAD, 401 without the right bearer token (429 once a client has failed too often),
+ * else 200 with the Prometheus text. The right token is never rate-limited.
  */
 export async function serveMetrics(
   ctx: Context,
@@ -40,11 +44,19 @@ export async function serveMetrics(
   const headers = ctx.req.headersDistinct.authorization;
   const credential = headers?.length === 1 ? bearerCredential(headers[0]) : undefined;
   if (credential === undefined || !tokens.matches(credential)) {
+    const limiter = options.limiter;
+    const wait = limiter?.retryAfter(ctx.ip) ?? 0;
+    if (wait > 0) {
+      answer(ctx, 429, 'Too many failed attempts');
+      ctx.set('Retry-After', String(wait));
+      return;
+    }
+    limiter?.recordFailure(ctx.ip);
     answer(ctx, 401, 'Invalid or missing token');
     ctx.set('WWW-Authenticate', 'Bearer');
     return;
   }
-  let text: string;
+  let text: string | Buffer;
   try {
     text = await options.scrape();
   } catch (error) {

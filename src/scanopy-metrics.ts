@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { TokenSet } from './bearer';
+import { FailureLimiter } from './rate-limit';
 import { eventVocabulary } from './labels';
 import { httpMetrics } from './middleware';
 import { MetricsObserver } from './observer';
@@ -14,6 +15,8 @@ export interface ScanopyMetricsOptions extends PipelineOptions {
   path?: string;
   /** Key of `ctx.state` holding the caller kind. Default `entityType`. */
   entityTypeKey?: string;
+  /** Failed authentications allowed per client address and minute before 429; 0: no limit. Default 30. */
+  authFailuresPerMinute?: number;
   /** Entity types and operations to count as themselves, beyond Scanopy's own. */
   events?: { entities?: readonly string[]; operations?: readonly string[] };
 }
@@ -33,6 +36,7 @@ export class ScanopyMetrics {
   readonly path: string;
   readonly entityTypeKey: string;
   private tokens: TokenSet;
+  private readonly limiter: FailureLimiter;
 
   constructor(options: ScanopyMetricsOptions = {}) {
     this.pipeline = new MetricsPipeline(options);
@@ -40,6 +44,7 @@ export class ScanopyMetrics {
     this.path = options.path ?? DEFAULT_METRICS_PATH;
     this.entityTypeKey = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
     this.tokens = new TokenSet(tokenList(options.token));
+    this.limiter = new FailureLimiter({ limit: options.authFailuresPerMinute });
   }
 
   /** Koa middleware recording the HTTP metrics; put it first. */
@@ -52,7 +57,8 @@ export class ScanopyMetrics {
     return metricsRoute({
       path: this.path,
       tokens: () => this.tokens,
-      scrape: () => this.scrape(),
+      limiter: this.limiter,
+      scrape: () => this.pipeline.scrape(),
     });
   }
 
@@ -72,8 +78,8 @@ export class ScanopyMetrics {
   }
 
   /** The current exposition text, as the route serves it. */
-  scrape(): Promise<string> {
-    return this.pipeline.scrape();
+  async scrape(): Promise<string> {
+    return (await this.pipeline.scrape()).toString('utf8');
   }
 
   shutdown(): Promise<void> {

@@ -2,6 +2,7 @@ import type { LogLevel, PartialSettings } from './types';
 import {
   LOG_LEVELS,
   parseBoolean,
+  parseCount,
   parseIdentifier,
   parseKeyValueList,
   parsePath,
@@ -56,6 +57,11 @@ export function readEnv(env: NodeJS.ProcessEnv): { settings: PartialSettings; pr
   }
   read('SCANOPY_METRICS_PATH', parsePath, (v) => (settings.path = v));
   read('SCANOPY_METRICS_ENTITY_TYPE_KEY', parseIdentifier, (v) => (settings.entityTypeKey = v));
+  read(
+    'SCANOPY_METRICS_AUTH_FAILURES_PER_MINUTE',
+    parseCount,
+    (v) => (settings.authFailuresPerMinute = v),
+  );
 
   const attributes: Record<string, string> = {};
   read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, (v) => Object.assign(attributes, v));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument, visit, isScalar, Scalar, parse } from 'yaml';
+import { LineCounter, parseDocument, visit, isScalar, Scalar, parse } from 'yaml';
 import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES, type MetricName } from '../instruments';
 import type { MetricView } from '../instruments';
 import { PACKAGE_NAME } from '../version';
@@ -101,6 +101,7 @@ const FILE: Schema = obj(
             [PACKAGE_NAME]: obj({
               path: str(),
               entity_type_key: str(),
+              auth_failures_per_minute: num({ integer: true, min: 0 }),
               events: obj({ entities: stringList, operations: stringList }),
             }),
           },
@@ -121,10 +122,11 @@ function parseWithSubstitution(
   text: string,
   env: NodeJS.ProcessEnv,
 ): { data: unknown; problems: string[] } {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const line = e.linePos ? ` (line ${e.linePos[0].line})` : '';
+    const line = ` (line ${lines.linePos(e.pos[0]).line})`;
     return { data: undefined, problems: [`invalid YAML${line}: ${e.message.split('\n')[0]}`] };
   }
   const problems: string[] = [];
@@ -282,6 +284,7 @@ interface RawFile {
       {
         path?: string;
         entity_type_key?: string;
+        auth_failures_per_minute?: number;
         events?: { entities?: string[]; operations?: string[] };
       }
     >;
@@ -356,6 +359,9 @@ export function readConfigFile(
   const ours = raw['instrumentation/development']?.js?.[PACKAGE_NAME];
   if (ours?.path !== undefined) settings.path = ours.path;
   if (ours?.entity_type_key !== undefined) settings.entityTypeKey = ours.entity_type_key;
+  if (ours?.auth_failures_per_minute !== undefined) {
+    settings.authFailuresPerMinute = ours.auth_failures_per_minute;
+  }
   if (ours?.events) {
     settings.events = {
       entities: ours.events.entities ?? [],

@@ -15,6 +15,7 @@ export const DEFAULTS: Settings = {
   tokens: [],
   path: DEFAULT_METRICS_PATH,
   entityTypeKey: DEFAULT_ENTITY_TYPE_KEY,
+  authFailuresPerMinute: 30,
   resourceAttributes: {},
   withoutScopeInfo: true,
   withoutTargetInfo: false,

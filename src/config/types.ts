@@ -26,6 +26,8 @@ export interface Settings {
   tokenFile?: string;
   path: string;
   entityTypeKey: string;
+  /** Failed authentications per client address and minute before 429; 0: no limit. */
+  authFailuresPerMinute: number;
   resourceAttributes: Record<string, string>;
   withoutScopeInfo: boolean;
   withoutTargetInfo: boolean;

@@ -42,6 +42,13 @@ export function parseTokens(text: string): Parsed<string[]> {
   return { value: tokens };
 }
 
+/** A whole number from 0 up. */
+export function parseCount(text: string): Parsed<number> {
+  const v = text.trim();
+  if (!/^\d+$/.test(v)) return { error: `expected a whole number from 0 up, got "${text}"` };
+  return { value: Number(v) };
+}
+
 /** `key1=value1,key2=value2`, values percent-decoded (OTEL_RESOURCE_ATTRIBUTES' format). */
 export function parseKeyValueList(text: string): Parsed<Record<string, string>> {
   const out: Record<string, string> = {};

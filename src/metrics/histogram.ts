@@ -33,7 +33,9 @@ export class Histogram {
   private readonly series: SeriesMap<HistogramSeries>;
 
   constructor(readonly definition: HistogramDefinition) {
-    const boundaries = (this.boundaries = definition.boundaries ?? DEFAULT_BUCKETS);
+    const boundaries = (this.boundaries = Object.freeze([
+      ...(definition.boundaries ?? DEFAULT_BUCKETS),
+    ]));
     this.series = new SeriesMap(definition, (attributes: Attributes) => ({
       attributes,
       counts: new Array<number>(boundaries.length + 1).fill(0),
@@ -65,7 +67,8 @@ export class Histogram {
         startTime,
         endTime,
         value: {
-          buckets: { boundaries: this.boundaries.slice(), counts: s.counts.slice() },
+          // One boundaries array for every point: the serializer caches its `le` labels by identity.
+          buckets: { boundaries: this.boundaries as number[], counts: s.counts.slice() },
           sum: s.sum,
           count: s.count,
           min: s.min,

@@ -3,6 +3,7 @@ import { ValueType } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
+  type MetricDescriptor,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
 import { SeriesMap, type Series, type SeriesOptions } from './series-map';
@@ -11,6 +12,16 @@ export interface MetricDefinition extends SeriesOptions {
   name: string;
   description: string;
   unit?: string;
+}
+
+/** The OTel descriptor of a metric, as its collected data carries it. */
+export function descriptorOf(definition: MetricDefinition): MetricDescriptor {
+  return {
+    name: definition.name,
+    description: definition.description,
+    unit: definition.unit ?? '',
+    valueType: ValueType.DOUBLE,
+  };
 }
 
 interface CounterSeries extends Series {
@@ -36,12 +47,7 @@ export class Counter {
       dataPoints.push({ attributes: s.attributes, startTime, endTime, value: s.value });
     }
     return {
-      descriptor: {
-        name: this.definition.name,
-        description: this.definition.description,
-        unit: this.definition.unit ?? '',
-        valueType: ValueType.DOUBLE,
-      },
+      descriptor: descriptorOf(this.definition),
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.SUM,
       isMonotonic: true,

@@ -1,11 +1,10 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import { ValueType } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   DataPointType,
   type HistogramMetricData,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricDefinition } from './counter';
+import { descriptorOf, type MetricDefinition } from './counter';
 import { SeriesMap, type Series } from './series-map';
 
 /** Prometheus's default buckets, in seconds (OTel's defaults are meant for milliseconds). */
@@ -77,12 +76,7 @@ export class Histogram {
       });
     }
     return {
-      descriptor: {
-        name: this.definition.name,
-        description: this.definition.description,
-        unit: this.definition.unit ?? '',
-        valueType: ValueType.DOUBLE,
-      },
+      descriptor: descriptorOf(this.definition),
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DataPointType.HISTOGRAM,
       dataPoints,

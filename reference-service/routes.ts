@@ -10,7 +10,7 @@ import Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { EntityEvent } from 'scanopy-metrics';
 
-import type { AuthState } from './auth';
+import { authMiddleware, type AuthState } from './auth';
 import { readJsonBody } from './body';
 import type { EventBus } from './bus';
 import type { Collection, RecordFields, ResourceName, Store, StoredRecord } from './store';
@@ -155,6 +155,7 @@ async function* streamChunks() {
 /** The `/api/v1` router: each resource and the debug routes are mounted as nested routers. */
 export function createApiRouter(store: Store, bus: EventBus): Router<AuthState> {
   const api = new Router<AuthState>({ prefix: '/api/v1' });
+  api.use(authMiddleware(bus));
   for (const definition of RESOURCES) {
     const router = resourceRouter(definition, store[definition.resource], bus);
     api.use(`/${definition.resource}`, router.routes(), router.allowedMethods());

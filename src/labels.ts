@@ -19,13 +19,27 @@ export function foldMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
 }
 
+interface RouterContext {
+  /** The layers @koa/router matched on the path: routes (with methods) and `use` middleware. */
+  matched?: readonly { path: unknown; methods: readonly string[] }[];
+  _matchedRoute?: unknown;
+}
+
 /**
  * The route pattern @koa/router matched (`/api/v1/hosts/:id`, prefixes and nested routers
- * included), never the raw URL.
+ * included), never the raw URL. The last matched route layer is preferred to `_matchedRoute`,
+ * which router-level middleware overwrites with its own pattern while it runs: an auth
+ * middleware that answers 401 before the route runs still gets the route's pattern.
  */
 export function routePattern(ctx: Context): string {
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  return typeof matched === 'string' ? matched : UNMATCHED_PATH;
+  const { matched, _matchedRoute } = ctx as RouterContext;
+  if (matched !== undefined) {
+    for (let i = matched.length - 1; i >= 0; i--) {
+      const layer = matched[i];
+      if (layer.methods.length > 0 && typeof layer.path === 'string') return layer.path;
+    }
+  }
+  return typeof _matchedRoute === 'string' ? _matchedRoute : UNMATCHED_PATH;
 }
 
 const CALLERS: ReadonlySet<string> = new Set(CALLER_KINDS);

@@ -11,9 +11,16 @@ export interface HttpMetricsOptions {
 }
 
 const STATUS_LABELS: string[] = [];
-function statusLabel(code: number): string {
+/**
+ * The status the client received. A client that went away before the response headers were
+ * sent received none: that is counted as 499, nginx's "client closed request", rather than as
+ * whatever status the response object happened to hold.
+ */
+export function statusLabel(headersSent: boolean, code: number): string {
+  if (!headersSent) return CLIENT_CLOSED;
   return (STATUS_LABELS[code] ??= String(code));
 }
+export const CLIENT_CLOSED = '499';
 
 let reportedFailure = false;
 
@@ -35,7 +42,7 @@ export function httpMetrics(
         instruments.recordRequest(
           foldMethod(ctx.method),
           routePattern(ctx),
-          statusLabel(ctx.res.statusCode),
+          statusLabel(ctx.res.headersSent, ctx.res.statusCode),
           foldCallerKind((ctx.state as Record<string, unknown>)[key]),
           (performance.now() - start) / 1000,
         );

@@ -1,7 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { diag } from '@opentelemetry/api';
 import type { Instruments } from './instruments';
-import { eventLabels, type EventFold, type EventVocabulary } from './labels';
+import { eventLabels, type EventFold, type EventLabels, type EventVocabulary } from './labels';
+import { UNKNOWN } from './vocabulary';
 import { EVENTS_CHANNEL, type EventFilter, type EventSubscriber, type ScanopyEvent } from './types';
 
 const FOLD_MESSAGES: Record<EventFold, string> = {
@@ -20,6 +21,7 @@ export class MetricsObserver implements EventSubscriber {
   readonly name = 'metrics';
   readonly filter: EventFilter = {};
   private readonly reported = new Set<EventFold>();
+  private readonly channels = new Set<string>();
 
   constructor(
     private readonly instruments: Instruments,
@@ -33,26 +35,35 @@ export class MetricsObserver implements EventSubscriber {
 
   /** Counts one event; anything at all may be passed. */
   record(event: unknown): void {
+    let labels: EventLabels;
     try {
-      const labels = eventLabels(event, this.vocabulary);
-      this.instruments.recordEvent(labels.entity, labels.operation);
-      if (labels.folded !== undefined) this.report(labels.folded, event);
-    } catch (error) {
-      diag.error('scanopy-metrics: recording an event failed', error);
+      labels = eventLabels(event, this.vocabulary);
+    } catch {
+      // An object whose properties throw when read (a getter, a revoked Proxy) is no event.
+      labels = { entity: UNKNOWN, operation: UNKNOWN, folded: 'malformed' };
     }
+    this.instruments.recordEvent(labels.entity, labels.operation);
+    if (labels.folded !== undefined) this.report(labels.folded, event);
   }
 
-  /** Subscribes to the diagnostics channel; returns the function that unsubscribes. */
+  /**
+   * Subscribes to the diagnostics channel, once however often it is called (a second
+   * subscription would count every event twice); returns the function that unsubscribes.
+   */
   subscribeToChannel(name: string = EVENTS_CHANNEL): () => void {
-    const onMessage = (message: unknown): void => {
-      if (Array.isArray(message)) for (const event of message) this.record(event);
-      else this.record(message);
-    };
-    diagnosticsChannel.subscribe(name, onMessage);
+    if (!this.channels.has(name)) {
+      diagnosticsChannel.subscribe(name, this.onMessage);
+      this.channels.add(name);
+    }
     return () => {
-      diagnosticsChannel.unsubscribe(name, onMessage);
+      if (this.channels.delete(name)) diagnosticsChannel.unsubscribe(name, this.onMessage);
     };
   }
+
+  private readonly onMessage = (message: unknown): void => {
+    if (Array.isArray(message)) for (const event of message) this.record(event);
+    else this.record(message);
+  };
 
   private report(reason: EventFold, event: unknown): void {
     if (this.reported.has(reason)) return;
@@ -64,6 +75,10 @@ export class MetricsObserver implements EventSubscriber {
 /** A short, safe description of what was received, for the one-time report. */
 function describe(event: unknown): string {
   if (typeof event !== 'object' || event === null) return typeof event;
-  const { kind, entityType, operation } = event as Record<string, unknown>;
-  return JSON.stringify({ kind, entityType, operation }).slice(0, 200);
+  try {
+    const { kind, entityType, operation } = event as Record<string, unknown>;
+    return (JSON.stringify({ kind, entityType, operation }) ?? 'object').slice(0, 200);
+  } catch {
+    return 'an object that cannot be read';
+  }
 }

@@ -3,7 +3,6 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 
-import type { AuthState } from './auth';
 import { EventBus } from './bus';
 import type { Logger } from './bus';
 import { createApiRouter } from './routes';

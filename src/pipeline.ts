@@ -1,6 +1,7 @@
 import {
   MeterProvider,
   MetricReader,
+  type InstrumentType,
   type ResourceMetrics,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
@@ -20,6 +21,8 @@ export interface PipelineOptions extends InstrumentsOptions {
   withoutTargetInfo?: boolean;
   /** Views for instruments recorded through the SDK (instrumentation-http). */
   sdkViews?: ViewOptions[];
+  /** Cardinality limits of SDK instruments by type, over `cardinalityLimit`. */
+  cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
 }
 
 /** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
@@ -55,7 +58,8 @@ export class MetricsPipeline {
     );
     this.reader = new PullMetricReader({
       metricProducers: [producer],
-      cardinalitySelector: () => options.cardinalityLimit ?? 2000,
+      cardinalitySelector: (type) =>
+        options.cardinalityLimitsByType?.[type] ?? options.cardinalityLimit ?? 2000,
     });
     this.meterProvider = new MeterProvider({
       resource: this.resource,

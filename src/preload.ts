@@ -1,9 +1,8 @@
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { AggregationType, type ViewOptions } from '@opentelemetry/sdk-metrics';
-import { createAllowListAttributesProcessor } from '@opentelemetry/sdk-metrics';
 import { loadSettings } from './config/load';
-import type { LogLevel, SdkView, Settings } from './config/types';
+import { instrumentType, toViewOptions } from './config/sdk-views';
+import type { LogLevel, Settings } from './config/types';
 import { KoaMetricsInstrumentation } from './instrumentation';
 import { ScanopyMetrics } from './scanopy-metrics';
 import { readTokenFile, watchTokenFile } from './token-file';
@@ -25,27 +24,6 @@ const LOG_LEVELS: Record<LogLevel, DiagLogLevel> = {
   verbose: DiagLogLevel.VERBOSE,
   all: DiagLogLevel.ALL,
 };
-
-function toViewOptions(view: SdkView): ViewOptions {
-  return {
-    instrumentName: view.instrumentName,
-    meterName: view.meterName,
-    name: view.name,
-    description: view.description,
-    aggregationCardinalityLimit: view.cardinalityLimit,
-    ...(view.attributeKeys && {
-      attributesProcessors: [createAllowListAttributesProcessor(view.attributeKeys)],
-    }),
-    ...(view.drop
-      ? { aggregation: { type: AggregationType.DROP } }
-      : view.boundaries && {
-          aggregation: {
-            type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-            options: { boundaries: view.boundaries },
-          },
-        }),
-  };
-}
 
 export interface Preload {
   metrics?: ScanopyMetrics;
@@ -95,6 +73,12 @@ export function startPreload(
     withoutScopeInfo: settings.withoutScopeInfo,
     withoutTargetInfo: settings.withoutTargetInfo,
     cardinalityLimit: settings.cardinalityLimit,
+    cardinalityLimitsByType: Object.fromEntries(
+      Object.entries(settings.cardinalityLimitsByType).flatMap(([name, limit]) => {
+        const type = instrumentType(name);
+        return type && limit !== undefined ? [[type, limit]] : [];
+      }),
+    ),
     views: settings.views,
     sdkViews: settings.sdkViews.map(toViewOptions),
     events: settings.events,

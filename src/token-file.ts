@@ -20,7 +20,8 @@ export function readTokenFile(path: string): { tokens: string[] } | { error: str
 /**
  * Re-reads the file when it changes, as a rotated Kubernetes secret does (the mount swaps a
  * symlink, which `fs.watch` misses and a stat poll sees). The poll keeps no process alive. While
- * the file cannot be read, the last good tokens stay in force.
+ * the file cannot be read or holds no token (a writer that truncates before it writes), the last
+ * good tokens stay in force.
  */
 export function watchTokenFile(
   path: string,

@@ -65,7 +65,7 @@ describe('configuration: otel-config.yaml', () => {
         http_request_duration_seconds: { boundaries: [...DEFAULT_BUCKETS] },
         http_requests_total: { attributeKeys: ['method', 'path', 'status', 'entity_type'] },
       });
-      expect(settings.resourceAttributes).to.deep.equal({ 'service.name': 'unknown_service:node' });
+      expect(settings.resourceAttributes).to.deep.equal({});
     });
 
     it('read or not, the exposition is the same (in-process, same recordings)', async () => {

@@ -6,7 +6,7 @@ import { PACKAGE_NAME } from '../version';
 import { any, arr, bool, empty, num, obj, str, validate, type Schema } from './schema';
 import { substitute } from './substitute';
 import type { LogLevel, PartialSettings, SdkView } from './types';
-import { LOG_LEVELS, parseKeyValueList } from './values';
+import { LOG_LEVELS, matchesGlob, parseKeyValueList } from './values';
 
 const INSTRUMENT_TYPES = [
   'counter',
@@ -117,6 +117,17 @@ const FILE: Schema = obj(
   },
 );
 
+/** What YAML makes of a substituted plain value, if that is a scalar; else the text itself. */
+function typedScalar(text: string): unknown {
+  try {
+    const typed: unknown = parse(text);
+    return isScalar(typed) || typeof typed !== 'object' ? typed : text;
+  } catch {
+    // `@team`, `*x`, `[beta`: not YAML on their own, and fine as strings.
+    return text;
+  }
+}
+
 /** Parses YAML and substitutes `${VAR:-default}` in scalar values, never in keys. */
 function parseWithSubstitution(
   text: string,
@@ -141,22 +152,13 @@ function parseWithSubstitution(
       // A plain scalar takes the type of what was substituted (`${X:-false}` is a boolean);
       // a quoted one stays a string.
       if (node.type === Scalar.PLAIN) {
-        const typed: unknown = parse(result.value);
-        node.value = isScalar(typed) || typeof typed !== 'object' ? typed : result.value;
+        node.value = typedScalar(result.value);
       } else {
         node.value = result.value;
       }
     },
   });
   return { data: doc.toJS(), problems };
-}
-
-function glob(pattern: string, name: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(name);
 }
 
 const LABELS: Record<MetricName, readonly string[]> = {
@@ -171,6 +173,7 @@ interface RawView {
     instrument_type?: string;
     unit?: string;
     meter_name?: string;
+    meter_version?: string;
   };
   stream: {
     name?: string;
@@ -185,10 +188,10 @@ function matchesOwnMetric(selector: RawView['selector'], metric: MetricName): bo
   const type = metric === HTTP_REQUEST_DURATION_SECONDS ? 'histogram' : 'counter';
   const unit = metric === HTTP_REQUEST_DURATION_SECONDS ? 's' : '';
   return (
-    (selector.instrument_name === undefined || glob(selector.instrument_name, metric)) &&
+    (selector.instrument_name === undefined || matchesGlob(selector.instrument_name, metric)) &&
     (selector.instrument_type === undefined || selector.instrument_type === type) &&
     (selector.unit === undefined || selector.unit === unit) &&
-    (selector.meter_name === undefined || glob(selector.meter_name, PACKAGE_NAME))
+    (selector.meter_name === undefined || matchesGlob(selector.meter_name, PACKAGE_NAME))
   );
 }
 
@@ -216,8 +219,8 @@ function readViews(
         ? undefined
         : labels.filter(
             (l) =>
-              (keys.included === undefined || keys.included.some((p) => glob(p, l))) &&
-              !(keys.excluded ?? []).some((p) => glob(p, l)),
+              (keys.included === undefined || keys.included.some((p) => matchesGlob(p, l))) &&
+              !(keys.excluded ?? []).some((p) => matchesGlob(p, l)),
           );
     for (const metric of METRIC_NAMES) {
       if (!matchesOwnMetric(selector, metric)) continue;
@@ -245,13 +248,15 @@ function readViews(
     sdk.push({
       instrumentName: selector.instrument_name,
       instrumentType: selector.instrument_type,
+      instrumentUnit: selector.unit,
       meterName: selector.meter_name,
+      meterVersion: selector.meter_version,
       name: stream.name,
       description: stream.description,
       boundaries,
       drop: 'drop' in aggregation,
       cardinalityLimit: stream.aggregation_cardinality_limit,
-      attributeKeys: keys?.included,
+      attributeKeys: keys,
     });
   });
   return { own, sdk };
@@ -273,7 +278,7 @@ interface RawFile {
             without_target_info?: boolean;
           };
         };
-        cardinality_limits?: { default?: number; counter?: number; histogram?: number };
+        cardinality_limits?: Record<string, number>;
       };
     }[];
     views?: RawView[];
@@ -346,6 +351,11 @@ export function readConfigFile(
   }
   const limits = pull?.cardinality_limits;
   if (limits?.default !== undefined) settings.cardinalityLimit = limits.default;
+  if (limits) {
+    settings.cardinalityLimitsByType = Object.fromEntries(
+      Object.entries(limits).filter(([type]) => type !== 'default'),
+    );
+  }
 
   const { own, sdk } = readViews(raw.meter_provider?.views ?? [], problems);
   // Reader-level limits per instrument type sit below a view's own limit.

@@ -20,6 +20,7 @@ export const DEFAULTS: Settings = {
   withoutScopeInfo: true,
   withoutTargetInfo: false,
   cardinalityLimit: 2000,
+  cardinalityLimitsByType: {},
   views: {},
   sdkViews: [],
   instrumentations: [],

@@ -3,14 +3,18 @@ import type { MetricName, MetricView } from '../instruments';
 /** A view from otel-config.yaml, for the SDK's own instruments (instrumentation-http). */
 export interface SdkView {
   instrumentName?: string;
+  /** As the file names it: `counter`, `histogram`, ... */
   instrumentType?: string;
+  instrumentUnit?: string;
   meterName?: string;
+  meterVersion?: string;
   name?: string;
   description?: string;
   boundaries?: number[];
   drop?: boolean;
   cardinalityLimit?: number;
-  attributeKeys?: string[];
+  /** Attribute key patterns kept (`included`, all if absent) and then dropped (`excluded`). */
+  attributeKeys?: { included?: string[]; excluded?: string[] };
 }
 
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
@@ -32,6 +36,8 @@ export interface Settings {
   withoutScopeInfo: boolean;
   withoutTargetInfo: boolean;
   cardinalityLimit: number;
+  /** The reader's limits by instrument type (`counter`, `histogram`, ...), over the default. */
+  cardinalityLimitsByType: Partial<Record<string, number>>;
   views: Partial<Record<MetricName, MetricView>>;
   sdkViews: SdkView[];
   /** OTEL_NODE_ENABLED_INSTRUMENTATIONS: the OTel instrumentations to enable (`http`). */

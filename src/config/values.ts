@@ -39,7 +39,17 @@ export function parseTokens(text: string): Parsed<string[]> {
   if (tokens.some((t) => /\s/.test(t))) {
     return { error: 'expected tokens without white space, separated by commas or new lines' };
   }
+  if (tokens.length === 0) return { error: 'expected at least one token, found none' };
   return { value: tokens };
+}
+
+/** OTel's configuration patterns: exact, or with `*` (any run) and `?` (any one character). */
+export function matchesGlob(pattern: string, name: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(name);
 }
 
 /** A whole number from 0 up. */

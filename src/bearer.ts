@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isTokenText } from './config/values';
 
 /**
  * The credential of an `Authorization: Bearer <token>` header (RFC 6750): the scheme is
@@ -11,8 +12,9 @@ export function bearerCredential(header: string | undefined): string | undefined
   return match?.[1];
 }
 
+/** Header values reach Node as latin1 text: hashing them as latin1 hashes the bytes sent. */
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return createHash('sha256').update(value, 'latin1').digest();
 }
 
 /**
@@ -23,8 +25,13 @@ function digest(value: string): Buffer {
 export class TokenSet {
   private readonly digests: readonly Buffer[];
 
+  /** Throws for a token that no `Authorization` header could carry (never quoting it). */
   constructor(tokens: readonly string[] = []) {
-    this.digests = tokens.filter((t) => t.length > 0).map(digest);
+    const given = tokens.filter((t) => t.length > 0);
+    if (!given.every(isTokenText)) {
+      throw new TypeError('a bearer token must be printable ASCII without white space (RFC 6750)');
+    }
+    this.digests = given.map(digest);
   }
 
   /** No token configured: the route is disabled. */

@@ -45,13 +45,17 @@ export async function serveMetrics(
   const credential = headers?.length === 1 ? bearerCredential(headers[0]) : undefined;
   if (credential === undefined || !tokens.matches(credential)) {
     const limiter = options.limiter;
-    const wait = limiter?.retryAfter(ctx.ip) ?? 0;
+    // The peer's own address: ctx.ip would trust X-Forwarded-For, which a client writes itself,
+    // when the service sets app.proxy. Behind a proxy every client shares one address, which
+    // costs nothing to a scraper with the right token.
+    const client = ctx.req.socket.remoteAddress ?? 'unknown';
+    const wait = limiter?.retryAfter(client) ?? 0;
     if (wait > 0) {
       answer(ctx, 429, 'Too many failed attempts');
       ctx.set('Retry-After', String(wait));
       return;
     }
-    limiter?.recordFailure(ctx.ip);
+    limiter?.recordFailure(client);
     answer(ctx, 401, 'Invalid or missing token');
     ctx.set('WWW-Authenticate', 'Bearer');
     return;

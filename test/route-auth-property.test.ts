@@ -38,7 +38,10 @@ const headerChar = fc.constantFrom(...HEADER_CHARS);
 const anyText = (maxLength: number) => fc.string({ unit: headerChar, maxLength });
 /** A long value: a short random pattern repeated up to MAX_VALUE characters. */
 const longText = fc
-  .tuple(fc.string({ unit: headerChar, minLength: 1, maxLength: 8 }), fc.integer({ min: 1000, max: MAX_VALUE }))
+  .tuple(
+    fc.string({ unit: headerChar, minLength: 1, maxLength: 8 }),
+    fc.integer({ min: 1000, max: MAX_VALUE }),
+  )
   .map(([pattern, length]) => pattern.repeat(Math.ceil(length / pattern.length)).slice(0, length));
 
 /** White space around the value: Node's parser strips it (RFC 9110 OWS) before the route sees it. */
@@ -48,7 +51,17 @@ const scheme = fc.oneof(
   { weight: 4, arbitrary: fc.mixedCase(fc.constant('bearer')) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('Basic', 'Token', 'Digest', 'Bearer:', 'Bearerr', 'Beare', 'Bearer\u00a0', 'Bear er', 'OAuth'),
+    arbitrary: fc.constantFrom(
+      'Basic',
+      'Token',
+      'Digest',
+      'Bearer:',
+      'Bearerr',
+      'Beare',
+      'Bearer\u00a0',
+      'Bear er',
+      'OAuth',
+    ),
   },
   { weight: 1, arbitrary: anyText(10) },
 );
@@ -56,14 +69,20 @@ const scheme = fc.oneof(
 const separator = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }).map((n) => ' '.repeat(n)) },
   { weight: 1, arbitrary: fc.constantFrom('', '\t', ' \t', '\u00a0', ' \u00a0', ',', ':') },
-  { weight: 1, arbitrary: fc.integer({ min: 100, max: MAX_VALUE - 100 }).map((n) => ' '.repeat(n)) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 100, max: MAX_VALUE - 100 }).map((n) => ' '.repeat(n)),
+  },
 );
 
 /** The token, near misses of it, and anything else. */
 const credential = fc.oneof(
   { weight: 5, arbitrary: fc.constant(TOKEN) },
   { weight: 1, arbitrary: fc.mixedCase(fc.constant(TOKEN)) },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: TOKEN.length - 1 }).map((n) => TOKEN.slice(0, n)) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0, max: TOKEN.length - 1 }).map((n) => TOKEN.slice(0, n)),
+  },
   { weight: 1, arbitrary: fc.tuple(anyText(3), anyText(3)).map(([a, b]) => a + TOKEN + b) },
   {
     weight: 1,
@@ -71,7 +90,15 @@ const credential = fc.oneof(
       .tuple(fc.nat({ max: TOKEN.length - 1 }), headerChar)
       .map(([i, c]) => TOKEN.slice(0, i) + c + TOKEN.slice(i + 1)),
   },
-  { weight: 1, arbitrary: fc.constantFrom(`${TOKEN} ${TOKEN}`, `${TOKEN},${TOKEN}`, `"${TOKEN}"`, `${TOKEN}\u00a0`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      `${TOKEN} ${TOKEN}`,
+      `${TOKEN},${TOKEN}`,
+      `"${TOKEN}"`,
+      `${TOKEN}\u00a0`,
+    ),
+  },
   { weight: 1, arbitrary: anyText(40) },
   { weight: 1, arbitrary: longText },
 );
@@ -81,9 +108,7 @@ const value = fc
   .oneof(
     {
       weight: 6,
-      arbitrary: fc
-        .tuple(ows, scheme, separator, credential, ows)
-        .map((parts) => parts.join('')),
+      arbitrary: fc.tuple(ows, scheme, separator, credential, ows).map((parts) => parts.join('')),
     },
     { weight: 1, arbitrary: anyText(60) },
     { weight: 1, arbitrary: longText },
@@ -91,7 +116,12 @@ const value = fc
   )
   .map((v) => v.slice(0, MAX_VALUE));
 
-const headerName = fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn');
+const headerName = fc.constantFrom(
+  'Authorization',
+  'authorization',
+  'AUTHORIZATION',
+  'aUtHoRiZaTiOn',
+);
 
 /** Headers that carry the right credential somewhere else than Authorization: never accepted. */
 const decoys = fc.subarray([
@@ -121,9 +151,10 @@ const attempt: fc.Arbitrary<Attempt> = fc
   )
   .map(([generated, extra, path]) => {
     // Two headers share the budget of one, so that the block stays under Node's limit.
-    const authorization = generated.map(
-      ([name, v]): [string, string] => [name, v.slice(0, MAX_VALUE / generated.length)],
-    );
+    const authorization = generated.map(([name, v]): [string, string] => [
+      name,
+      v.slice(0, MAX_VALUE / generated.length),
+    ]);
     return {
       values: authorization.map(([, v]) => v),
       headers: [...authorization, ...extra].flat(),
@@ -191,7 +222,13 @@ describe('metrics route: property over arbitrary Authorization headers', () => {
       {
         numRuns: 500,
         examples: [
-          [{ values: [`Bearer ${TOKEN}`], headers: ['Authorization', `Bearer ${TOKEN}`], path: '/metrics' }],
+          [
+            {
+              values: [`Bearer ${TOKEN}`],
+              headers: ['Authorization', `Bearer ${TOKEN}`],
+              path: '/metrics',
+            },
+          ],
           [{ values: [''], headers: ['Authorization', ''], path: '/metrics' }],
           [
             {

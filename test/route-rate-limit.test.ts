@@ -32,17 +32,13 @@ function get(
   const target = new URL('/metrics', url);
   const raw = Array.isArray(headers) ? ['Host', target.host, ...headers] : headers;
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      target,
-      { headers: raw, agent: false, localAddress },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.once('error', reject);
-      },
-    );
+    const req = http.request(target, { headers: raw, agent: false, localAddress }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.once('error', reject);
+    });
     req.once('error', reject);
     req.end();
   });
@@ -151,6 +147,26 @@ describe('metrics route: failed-authentication limit', () => {
       expect(text).to.contain(line(401, 30));
       expect(text).to.contain(line(429, 4));
     });
+  });
+
+  it('a service behind a proxy (app.proxy = true): a client rotating X-Forwarded-For is still limited', async () => {
+    // Koa's ctx.ip is then the left-most X-Forwarded-For entry, which the client writes itself
+    // (a proxy appends to what it received). Keying the limit on it lets a guesser pick a new
+    // "address" for every attempt, and fill the limiter with keys of its choosing.
+    server = await start({ token: TOKEN });
+    server.app.proxy = true;
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const answer = await get(server.url, {
+        ...bearer(`guess-${i}`),
+        'X-Forwarded-For': `10.0.0.${i}`,
+      });
+      statuses.push(answer.status);
+    }
+    expect(statuses.slice(0, 30)).to.deep.equal(new Array<number>(30).fill(401));
+    expect(statuses.slice(30), 'attempts 31 to 40, each from a new X-Forwarded-For').to.deep.equal(
+      new Array<number>(10).fill(429),
+    );
   });
 
   it('authFailuresPerMinute: 0 turns the limit off: 100 failed attempts all get 401', async () => {

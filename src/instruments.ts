@@ -1,5 +1,8 @@
-import { Counter } from './metrics/counter';
-import { DEFAULT_BUCKETS, Histogram } from './metrics/histogram';
+import { Counter, type CounterSeries } from './metrics/counter';
+import { DEFAULT_BUCKETS, Histogram, type HistogramSeries } from './metrics/histogram';
+import { LabelCache } from './metrics/label-cache';
+
+const MAX_CACHED_LABEL_SETS = 10_000;
 
 /** What a view (otel-config.yaml) may change about one of the three metrics. */
 export interface MetricView {
@@ -33,6 +36,16 @@ export class Instruments {
   readonly httpRequests: Counter;
   readonly httpDuration: Histogram;
   readonly events: Counter;
+  /**
+   * The series a request's labels resolve to, remembered so that the next request with the same
+   * labels goes straight to them. Folded labels keep the tuples bounded; the caches are capped
+   * all the same, and past the cap a label set is resolved through the series maps each time.
+   */
+  private readonly requestSeries = new LabelCache<{
+    count: CounterSeries;
+    duration: HistogramSeries;
+  }>(4, MAX_CACHED_LABEL_SETS);
+  private readonly eventSeries = new LabelCache<CounterSeries>(2, MAX_CACHED_LABEL_SETS);
 
   constructor(options: InstrumentsOptions = {}) {
     const view = (name: MetricName): MetricView => ({
@@ -69,12 +82,27 @@ export class Instruments {
     entityType: string,
     seconds: number,
   ): void {
-    this.httpRequests.add([method, path, status, entityType]);
-    this.httpDuration.record([method, path], seconds);
+    const labels = [method, path, status, entityType];
+    let series = this.requestSeries.get(labels);
+    if (series === undefined) {
+      series = {
+        count: this.httpRequests.seriesFor(labels),
+        duration: this.httpDuration.seriesFor([method, path]),
+      };
+      this.requestSeries.set(labels, series);
+    }
+    series.count.value++;
+    this.httpDuration.recordIn(series.duration, seconds);
   }
 
   recordEvent(entity: string, operation: string): void {
-    this.events.add([entity, operation]);
+    const labels = [entity, operation];
+    let series = this.eventSeries.get(labels);
+    if (series === undefined) {
+      series = this.events.seriesFor(labels);
+      this.eventSeries.set(labels, series);
+    }
+    series.value++;
   }
 
   get all(): readonly (Counter | Histogram)[] {

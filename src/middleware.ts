@@ -37,7 +37,8 @@ export function httpMetrics(
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
   return function scanopyHttpMetrics(ctx: Context, next: Next) {
     const start = performance.now();
-    ctx.res.once('close', () => {
+    // 'close' comes once per response, after it was sent or the client left.
+    ctx.res.on('close', () => {
       try {
         instruments.recordRequest(
           foldMethod(ctx.method),

@@ -24,7 +24,7 @@ export function descriptorOf(definition: MetricDefinition): MetricDescriptor {
   };
 }
 
-interface CounterSeries extends Series {
+export interface CounterSeries extends Series {
   value: number;
 }
 
@@ -39,6 +39,11 @@ export class Counter {
   /** `values` are the label values in `definition.labelNames` order. */
   add(values: readonly string[], delta = 1): void {
     this.series.get(values).value += delta;
+  }
+
+  /** The series of a label set, to be added to directly (`series.value += n`) on a hot path. */
+  seriesFor(values: readonly string[]): CounterSeries {
+    return this.series.get(values);
   }
 
   collect(startTime: HrTime, endTime: HrTime): SumMetricData {

@@ -17,7 +17,7 @@ export interface HistogramDefinition extends MetricDefinition {
   boundaries?: readonly number[];
 }
 
-interface HistogramSeries extends Series {
+export interface HistogramSeries extends Series {
   /** One count per boundary, plus the `+Inf` bucket; not cumulative. */
   readonly counts: number[];
   sum: number;
@@ -46,7 +46,15 @@ export class Histogram {
   }
 
   record(values: readonly string[], value: number): void {
-    const s = this.series.get(values);
+    this.recordIn(this.series.get(values), value);
+  }
+
+  /** The series of a label set, for `recordIn` on a hot path. */
+  seriesFor(values: readonly string[]): HistogramSeries {
+    return this.series.get(values);
+  }
+
+  recordIn(s: HistogramSeries, value: number): void {
     const bounds = this.boundaries;
     // Linear scan: with a dozen buckets it beats a binary search.
     let i = 0;

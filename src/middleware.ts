@@ -22,8 +22,6 @@ export function statusLabel(headersSent: boolean, code: number): string {
 }
 export const CLIENT_CLOSED = '499';
 
-let reportedFailure = false;
-
 /**
  * Records `http_requests_total` and `http_request_duration_seconds` for every request that passes
  * through it. It records when the response has been sent (or the connection closed), so that the
@@ -35,6 +33,7 @@ export function httpMetrics(
   options: HttpMetricsOptions = {},
 ): Middleware {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
+  let reportedFailure = false;
   return function scanopyHttpMetrics(ctx: Context, next: Next) {
     const start = performance.now();
     // 'close' comes once per response, after it was sent or the client left.

@@ -69,6 +69,28 @@ export async function serveMetrics(
   }
   answer(ctx, 200, text);
   ctx.set('Content-Type', CONTENT_TYPE);
+  keepScraperErrorsToItself(ctx);
+}
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * A scraper that hangs up during a large body (a Prometheus scrape timeout) makes Koa report the
+ * socket error to the service's `app.on('error')`: an error the package caused, in the service's
+ * own error handling. For the metrics response, that error is a debug line of the package.
+ */
+function keepScraperErrorsToItself(ctx: Context): void {
+  const onerror = ctx.onerror.bind(ctx);
+  ctx.onerror = (error: Error) => {
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (code !== undefined && CLIENT_GONE.has(code)) {
+      diag.debug(
+        `scanopy-metrics: the scraper left before the whole exposition was sent (${code})`,
+      );
+      return;
+    }
+    onerror(error);
+  };
 }
 
 /** The `/metrics` route as Koa middleware; other paths pass through untouched. */

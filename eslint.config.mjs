@@ -2,7 +2,15 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'build/', 'test/fixtures/**/*.mjs', 'test/fixtures/**/*.cjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'build/',
+      'test/fixtures/**/*.mjs',
+      'test/fixtures/**/*.cjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -44,8 +44,8 @@ export class Instruments {
   private readonly requestSeries = new LabelCache<{
     count: CounterSeries;
     duration: HistogramSeries;
-  }>(4, MAX_CACHED_LABEL_SETS);
-  private readonly eventSeries = new LabelCache<CounterSeries>(2, MAX_CACHED_LABEL_SETS);
+  }>(MAX_CACHED_LABEL_SETS);
+  private readonly eventSeries = new LabelCache<CounterSeries>(MAX_CACHED_LABEL_SETS);
 
   constructor(options: InstrumentsOptions = {}) {
     const view = (name: MetricName): MetricView => ({
@@ -82,14 +82,15 @@ export class Instruments {
     entityType: string,
     seconds: number,
   ): void {
-    const labels = [method, path, status, entityType];
-    let series = this.requestSeries.get(labels);
+    // The path first: it is the label that varies most.
+    const key = [path, method, status, entityType];
+    let series = this.requestSeries.get(key);
     if (series === undefined) {
       series = {
-        count: this.httpRequests.seriesFor(labels),
+        count: this.httpRequests.seriesFor([method, path, status, entityType]),
         duration: this.httpDuration.seriesFor([method, path]),
       };
-      this.requestSeries.set(labels, series);
+      this.requestSeries.set(key, series);
     }
     series.count.value++;
     this.httpDuration.recordIn(series.duration, seconds);

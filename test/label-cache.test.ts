@@ -1,4 +1,4 @@
-// The hot path's cache from label tuples to series: nested Maps, bounded, and past its bound the
+// The hot path's cache from label tuples to series: bounded, and past its bound the
 // recordings stay exact (they are resolved through the series maps each time).
 import { Instruments } from '../src/instruments';
 import { LabelCache } from '../src/metrics/label-cache';
@@ -6,7 +6,7 @@ import { expect } from './helpers/chai';
 
 describe('LabelCache', () => {
   it('finds what was set for a tuple, and nothing for a tuple that differs in any place', () => {
-    const cache = new LabelCache<number>(3, 10);
+    const cache = new LabelCache<number>(10);
     cache.set(['GET', '/a', '200'], 1);
     cache.set(['GET', '/a', '404'], 2);
     cache.set(['POST', '/a', '200'], 3);
@@ -19,7 +19,7 @@ describe('LabelCache', () => {
   });
 
   it('holds at most maxEntries tuples and ignores the rest', () => {
-    const cache = new LabelCache<number>(2, 3);
+    const cache = new LabelCache<number>(3);
     for (let i = 0; i < 5; i++) cache.set(['x', String(i)], i);
     expect([0, 1, 2, 3, 4].map((i) => cache.get(['x', String(i)]))).to.deep.equal([
       0,

@@ -11,8 +11,14 @@ export class ByteWriter {
   private buf: Buffer;
   private length = 0;
 
-  constructor(initialSize = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  /** Writes into `initial` if it is a buffer (one that nobody reads any more), else into a new one. */
+  constructor(initial: number | Buffer = 64 * 1024) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+  }
+
+  /** The whole buffer written to, to be reused once nobody reads `finish()`'s bytes. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** Appends a string as UTF-8. */
@@ -47,7 +53,7 @@ export class ByteWriter {
     this.text(n === Infinity ? '+Inf' : n === -Infinity ? '-Inf' : `${n}`);
   }
 
-  /** The bytes written so far (a view: the writer is not to be used afterwards). */
+  /** The bytes written so far: a view of `buffer`; the writer is not to be used afterwards. */
   finish(): Buffer {
     return this.buf.subarray(0, this.length);
   }

@@ -25,6 +25,21 @@ export interface PipelineOptions extends InstrumentsOptions {
   cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
 }
 
+/** One scrape's text, shared by the callers that asked for it meanwhile. */
+export interface Exposition {
+  bytes: Buffer;
+  /** Says the bytes are no longer read (sent, or turned into a string); once is enough. */
+  release: () => void;
+}
+
+interface Round {
+  bytes?: Promise<Buffer>;
+  /** Callers that have not released the bytes yet. */
+  readers: number;
+  /** Where the bytes were written, reusable once every reader has released them. */
+  buffer: Buffer | undefined;
+}
+
 /** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
 class PullMetricReader extends MetricReader {
   protected override onForceFlush(): Promise<void> {
@@ -45,19 +60,23 @@ export class MetricsPipeline {
   readonly meterProvider: MeterProvider;
   readonly resource: Resource;
   private readonly serializer: PrometheusTextSerializer;
-  private pending: Promise<Buffer> | undefined;
+  private readonly producer: ScopeProducer;
+  /** The scrape in progress, which callers arriving meanwhile share. */
+  private round: Round | undefined;
+  /** The buffer of a finished scrape that nobody reads any more. */
+  private spare: Buffer | undefined;
 
   constructor(options: PipelineOptions = {}) {
     this.instruments = new Instruments(options);
     this.resource = defaultResource().merge(
       resourceFromAttributes(options.resourceAttributes ?? {}),
     );
-    const producer = new ScopeProducer(
+    this.producer = new ScopeProducer(
       { name: PACKAGE_NAME, version: VERSION },
       () => this.instruments.all,
     );
     this.reader = new PullMetricReader({
-      metricProducers: [producer],
+      metricProducers: [this.producer],
       cardinalitySelector: (type) =>
         options.cardinalityLimitsByType?.[type] ?? options.cardinalityLimit ?? 2000,
     });
@@ -78,14 +97,48 @@ export class MetricsPipeline {
     return resourceMetrics;
   }
 
-  /** The Prometheus text as UTF-8 bytes. Concurrent callers share one collection. */
-  scrape(): Promise<Buffer> {
-    this.pending ??= this.collect()
-      .then((metrics) => this.serializer.serialize(metrics))
-      .finally(() => {
-        this.pending = undefined;
+  /**
+   * The Prometheus text as UTF-8 bytes. Concurrent callers share one collection; each must
+   * `release()` its exposition once the bytes are sent, so that the next scrape can write into
+   * the same buffer: a fresh multi-megabyte buffer per scrape costs the service GC pauses.
+   */
+  scrape(): Promise<Exposition> {
+    let round = this.round;
+    if (round === undefined) {
+      const started: Round = (round = this.round = { readers: 0, buffer: undefined });
+      started.bytes = this.produce(started).finally(() => {
+        if (this.round === started) this.round = undefined;
       });
-    return this.pending;
+    }
+    const current = round;
+    current.readers++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (--current.readers === 0 && current.buffer !== undefined) this.spare = current.buffer;
+    };
+    return current.bytes!.then(
+      (bytes) => ({ bytes, release }),
+      (error: unknown) => {
+        release();
+        throw error;
+      },
+    );
+  }
+
+  private async produce(round: Round): Promise<Buffer> {
+    // The SDK's own instruments come through the reader; the package's metrics are written
+    // straight from their series (see ScopeProducer.without).
+    const collection = this.producer.without(() => this.reader.collect());
+    const { resourceMetrics, errors } = await collection;
+    for (const error of errors) diag.error('scanopy-metrics: collection error', error);
+    const spare = this.spare;
+    this.spare = undefined;
+    const own = { scope: this.producer.scope, metrics: this.producer.metrics() };
+    const { bytes, buffer } = await this.serializer.serialize(resourceMetrics, own, spare);
+    round.buffer = buffer;
+    return bytes;
   }
 
   shutdown(): Promise<void> {

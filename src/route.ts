@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import { bearerCredential, type TokenSet } from './bearer';
+import type { Exposition } from './pipeline';
 import type { FailureLimiter } from './rate-limit';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
@@ -14,8 +15,8 @@ export interface MetricsRouteOptions {
   tokens: () => TokenSet;
   /** Limits failed authentications per client address; none: no limit. */
   limiter?: FailureLimiter;
-  /** Produces the exposition text (a Buffer of UTF-8 text is sent as it is). */
-  scrape: () => Promise<string | Buffer>;
+  /** Produces the exposition: text, or bytes to release once sent (MetricsPipeline.scrape). */
+  scrape: () => Promise<string | Exposition>;
 }
 
 function answer(ctx: Context, status: number, body: string | Buffer): void {
@@ -60,14 +61,21 @@ export async function serveMetrics(
     ctx.set('WWW-Authenticate', 'Bearer');
     return;
   }
-  let text: string | Buffer;
+  let exposition: string | Exposition;
   try {
-    text = await options.scrape();
+    exposition = await options.scrape();
   } catch (error) {
     diag.error('scanopy-metrics: scrape failed', error);
     return answer(ctx, 500, 'Metrics collection failed');
   }
-  answer(ctx, 200, text);
+  if (typeof exposition === 'string') {
+    answer(ctx, 200, exposition);
+  } else {
+    answer(ctx, 200, exposition.bytes);
+    // Sent, or the scraper left: either way the bytes are no longer read.
+    if (ctx.res.destroyed) exposition.release();
+    else ctx.res.once('close', exposition.release);
+  }
   ctx.set('Content-Type', CONTENT_TYPE);
   keepScraperErrorsToItself(ctx);
 }

@@ -79,7 +79,12 @@ export class ScanopyMetrics {
 
   /** The current exposition text, as the route serves it. */
   async scrape(): Promise<string> {
-    return (await this.pipeline.scrape()).toString('utf8');
+    const exposition = await this.pipeline.scrape();
+    try {
+      return exposition.bytes.toString('utf8');
+    } finally {
+      exposition.release();
+    }
   }
 
   shutdown(): Promise<void> {

@@ -2,14 +2,10 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  DataPointType,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-  type ResourceMetrics,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ByteWriter } from './byte-writer';
+import type { Counter } from './metrics/counter';
+import { Histogram } from './metrics/histogram';
 
 /**
  * Writes the Prometheus text format exactly as OTel's `PrometheusSerializer` does (a test compares
@@ -39,6 +35,8 @@ const COMMA = encode(',');
 const CLOSE = encode('} ');
 const NEWLINE = encode('\n');
 const INF_BUCKET = encode('le="+Inf"} ');
+/** An explicit Infinity boundary: same text, told apart by identity. */
+const INF_BUCKET_BOUND = encode('le="+Inf"} ');
 
 function escapeString(str: string): string {
   return str.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -62,23 +60,38 @@ function labelText(attributes: Attributes): string {
   return text;
 }
 
-function metricName(data: MetricData): string | undefined {
+/** What the text's header needs of a metric. */
+export type MetricHeader = Pick<MetricData, 'descriptor' | 'dataPointType'> & {
+  isMonotonic?: boolean;
+};
+
+/** The package's own metrics, written from their live series. */
+export interface OwnScope {
+  scope: InstrumentationScope;
+  metrics: readonly (Counter | Histogram)[];
+}
+
+function metricName(data: MetricHeader): string | undefined {
   let name = sanitizeName(escapeString(data.descriptor.name));
   if (name === '' || name === '_') {
     diag.error(`Normalization for metric "${data.descriptor.name}" resulted in an invalid name`);
     return undefined;
   }
   if (name[0] >= '0' && name[0] <= '9') name = `_${name}`;
-  if (!name.endsWith('_total') && data.dataPointType === DataPointType.SUM && data.isMonotonic) {
+  if (
+    !name.endsWith('_total') &&
+    data.dataPointType === DataPointType.SUM &&
+    data.isMonotonic === true
+  ) {
     name += '_total';
   }
   return name;
 }
 
-function typeName(data: MetricData): string {
+function typeName(data: MetricHeader): string {
   switch (data.dataPointType) {
     case DataPointType.SUM:
-      return data.isMonotonic ? 'counter' : 'gauge';
+      return data.isMonotonic === true ? 'counter' : 'gauge';
     case DataPointType.GAUGE:
       return 'gauge';
     case DataPointType.HISTOGRAM:
@@ -113,51 +126,69 @@ export class PrometheusTextSerializer {
     this.sliceMs = options.sliceMs ?? 4;
   }
 
-  /** The exposition as UTF-8 bytes. */
-  async serialize(resourceMetrics: ResourceMetrics): Promise<Buffer> {
-    const out = new ByteWriter(this.lastSize);
+  /**
+   * The exposition as UTF-8 bytes: the resource's `target_info`, the scopes of `resourceMetrics`,
+   * then `own`, the package's metrics read straight from their series (as they would come out of
+   * their MetricProducer). `reuse` is a buffer of a previous scrape that nobody reads any more;
+   * `buffer` in the result is the one written to (to be reused in turn).
+   */
+  async serialize(
+    resourceMetrics: ResourceMetrics,
+    own?: OwnScope,
+    reuse?: Buffer,
+  ): Promise<{ bytes: Buffer; buffer: Buffer }> {
+    const out = new ByteWriter(
+      reuse !== undefined && reuse.length >= this.lastSize ? reuse : this.lastSize,
+    );
     out.text(this.resource(resourceMetrics.resource));
+    const slices = new Slices(this.sliceMs);
     let wroteMetric = false;
-    let sliceStart = performance.now();
-    let sinceCheck = 0;
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
       const scope = this.scopeLabels(scopeMetrics.scope);
       for (const data of scopeMetrics.metrics) {
-        const name = metricName(data);
+        const name = this.header(out, data);
         if (name === undefined) continue;
         wroteMetric = true;
-        const unit = data.descriptor.unit
-          ? `\n# UNIT ${name} ${escapeString(data.descriptor.unit)}`
-          : '';
-        const description = escapeString(data.descriptor.description || 'description missing');
-        out.text(`# HELP ${name} ${description}${unit}\n# TYPE ${name} ${typeName(data)}\n`);
-        let write: (block: Uint8Array, value: never) => void;
         if (data.dataPointType === DataPointType.HISTOGRAM) {
-          const heads = { count: head(`${name}_count`), sum: head(`${name}_sum`) };
-          const bucket = encode(`${name}_bucket{`);
-          write = (block, value: Histogram) => this.histogram(out, heads, bucket, block, value);
+          const lines = new HistogramLines(name);
+          for (const point of data.dataPoints) {
+            const { buckets, count, sum } = point.value;
+            const block = this.block(point.attributes, scope);
+            lines.write(out, block, this.leLabels(buckets.boundaries), buckets.counts, count, sum);
+            if (slices.due()) await slices.next();
+          }
         } else if (
           data.dataPointType === DataPointType.SUM ||
           data.dataPointType === DataPointType.GAUGE
         ) {
           const h = head(name);
-          write = (block, value: number) => {
-            writeHead(out, h, block);
-            out.number(value);
-            out.bytes(NEWLINE);
-          };
+          for (const point of data.dataPoints) {
+            writeSample(out, h, this.block(point.attributes, scope), point.value);
+            if (slices.due()) await slices.next();
+          }
         } else {
           diag.error(`Unrecognizable DataPointType: ${data.dataPointType} for metric "${name}"`);
-          continue;
         }
-        for (const point of data.dataPoints as DataPoint<never>[]) {
-          write(this.block(point.attributes, scope), point.value);
-          if (++sinceCheck === CHECK_EVERY) {
-            sinceCheck = 0;
-            if (performance.now() - sliceStart > this.sliceMs) {
-              await yieldToEventLoop();
-              sliceStart = performance.now();
-            }
+      }
+    }
+    if (own !== undefined) {
+      const scope = this.scopeLabels(own.scope);
+      for (const metric of own.metrics) {
+        const name = this.header(out, metric.header());
+        if (name === undefined) continue;
+        wroteMetric = true;
+        if (metric instanceof Histogram) {
+          const lines = new HistogramLines(name);
+          const les = this.leLabels(metric.boundaries);
+          for (const s of metric.liveSeries()) {
+            lines.write(out, this.block(s.attributes, scope), les, s.counts, s.count, s.sum);
+            if (slices.due()) await slices.next();
+          }
+        } else {
+          const h = head(name);
+          for (const s of metric.liveSeries()) {
+            writeSample(out, h, this.block(s.attributes, scope), s.value);
+            if (slices.due()) await slices.next();
           }
         }
       }
@@ -165,7 +196,19 @@ export class PrometheusTextSerializer {
     if (!wroteMetric) out.text(NO_REGISTERED_METRICS);
     const bytes = out.finish();
     this.lastSize = bytes.length + 1024;
-    return bytes;
+    return { bytes, buffer: out.buffer };
+  }
+
+  /** `# HELP`, `# UNIT` and `# TYPE`; the metric's Prometheus name, or none if it has none. */
+  private header(out: ByteWriter, data: MetricHeader): string | undefined {
+    const name = metricName(data);
+    if (name === undefined) return undefined;
+    const unit = data.descriptor.unit
+      ? `\n# UNIT ${name} ${escapeString(data.descriptor.unit)}`
+      : '';
+    const description = escapeString(data.descriptor.description || 'description missing');
+    out.text(`# HELP ${name} ${description}${unit}\n# TYPE ${name} ${typeName(data)}\n`);
+    return name;
   }
 
   /** What stands between the braces of a series: its labels, then the scope's. */
@@ -182,47 +225,12 @@ export class PrometheusTextSerializer {
   private leLabels(boundaries: readonly number[]): readonly Uint8Array[] {
     let les = this.bucketLabels.get(boundaries);
     if (les === undefined) {
-      les = boundaries.map((b) => encode(`le="${b === Infinity ? '+Inf' : String(b)}"} `));
+      les = boundaries.map((b) =>
+        b === Infinity ? INF_BUCKET_BOUND : encode(`le="${String(b)}"} `),
+      );
       this.bucketLabels.set(boundaries, les);
     }
     return les;
-  }
-
-  private histogram(
-    out: ByteWriter,
-    heads: { count: Head; sum: Head },
-    bucket: Uint8Array,
-    block: Uint8Array,
-    value: Histogram,
-  ): void {
-    writeHead(out, heads.count, block);
-    out.number(value.count);
-    out.bytes(NEWLINE);
-    if (value.sum != null) {
-      writeHead(out, heads.sum, block);
-      out.number(value.sum);
-      out.bytes(NEWLINE);
-    }
-    const boundaries = value.buckets.boundaries;
-    const counts = value.buckets.counts;
-    const les = this.leLabels(boundaries);
-    let cumulative = 0;
-    let infinityDefined = false;
-    for (let i = 0; i < counts.length; i++) {
-      cumulative += counts[i];
-      const bound = boundaries[i];
-      // Mirrors PrometheusSerializer: an explicit Infinity boundary ends the buckets.
-      if (bound === undefined && infinityDefined) break;
-      if (bound === Infinity) infinityDefined = true;
-      out.bytes(bucket);
-      if (block.length > 0) {
-        out.bytes(block);
-        out.bytes(COMMA);
-      }
-      out.bytes(bound === undefined ? INF_BUCKET : les[i]);
-      out.number(cumulative);
-      out.bytes(NEWLINE);
-    }
   }
 
   private scopeLabels(scope: InstrumentationScope): string {
@@ -241,6 +249,76 @@ export class PrometheusTextSerializer {
   }
 }
 
+/** One sample line: `name{block} value`. */
+function writeSample(out: ByteWriter, h: Head, block: Uint8Array, value: number): void {
+  writeHead(out, h, block);
+  out.number(value);
+  out.bytes(NEWLINE);
+}
+
+/** The lines of one histogram series: `_count`, `_sum`, then the cumulative `_bucket`s. */
+class HistogramLines {
+  private readonly count: Head;
+  private readonly sum: Head;
+  private readonly bucket: Uint8Array;
+
+  constructor(name: string) {
+    this.count = head(`${name}_count`);
+    this.sum = head(`${name}_sum`);
+    this.bucket = encode(`${name}_bucket{`);
+  }
+
+  /** `les[i]` is the `le="…"} ` text of boundary i; counts has one more entry, for +Inf. */
+  write(
+    out: ByteWriter,
+    block: Uint8Array,
+    les: readonly Uint8Array[],
+    counts: readonly number[],
+    count: number,
+    sum: number | undefined,
+  ): void {
+    writeSample(out, this.count, block, count);
+    if (sum != null) writeSample(out, this.sum, block, sum);
+    let cumulative = 0;
+    let infinityDefined = false;
+    for (let i = 0; i < counts.length; i++) {
+      cumulative += counts[i];
+      const le = les[i] as Uint8Array | undefined;
+      // Mirrors PrometheusSerializer: an explicit Infinity boundary ends the buckets.
+      if (le === undefined && infinityDefined) break;
+      if (le === INF_BUCKET_BOUND) infinityDefined = true;
+      out.bytes(this.bucket);
+      if (block.length > 0) {
+        out.bytes(block);
+        out.bytes(COMMA);
+      }
+      out.bytes(le ?? INF_BUCKET);
+      out.number(cumulative);
+      out.bytes(NEWLINE);
+    }
+  }
+}
+
+/** Cuts the work into slices of at most `ms`, with a turn of the event loop between them. */
+class Slices {
+  private start = performance.now();
+  private sinceCheck = 0;
+
+  constructor(private readonly ms: number) {}
+
+  /** Whether the current slice is over; looks at the clock every CHECK_EVERY data points. */
+  due(): boolean {
+    if (++this.sinceCheck < CHECK_EVERY) return false;
+    this.sinceCheck = 0;
+    return performance.now() - this.start > this.ms;
+  }
+
+  async next(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.start = performance.now();
+  }
+}
+
 /** `name{block} `, or `name ` when the block is empty. */
 function writeHead(out: ByteWriter, h: Head, block: Uint8Array): void {
   if (block.length === 0) {
@@ -250,8 +328,4 @@ function writeHead(out: ByteWriter, h: Head, block: Uint8Array): void {
   out.bytes(h.open);
   out.bytes(block);
   out.bytes(CLOSE);
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

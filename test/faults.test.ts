@@ -174,13 +174,13 @@ describe('faults are contained', function () {
 
     it('a collect that throws: that scrape gets 500 and one diag line, the next one works', async () => {
       await ping(3);
-      const pipeline = metrics.pipeline;
-      pipeline.collect = () => Promise.reject(new Error('injected collect failure'));
+      const reader = metrics.pipeline.reader;
+      reader.collect = () => Promise.reject(new Error('injected collect failure'));
       try {
         expectFailedScrape(await send(server.url, { path: '/metrics', headers: AUTH }));
         await ping(2);
       } finally {
-        delete (pipeline as Partial<typeof pipeline>).collect;
+        delete (reader as Partial<typeof reader>).collect;
       }
       expect(reported(capture)).to.deep.equal([
         'scanopy-metrics: scrape failed: injected collect failure',
@@ -197,9 +197,9 @@ describe('faults are contained', function () {
     });
 
     it('concurrent scrapes sharing a failed collection all get 500; the next one works', async () => {
-      const pipeline = metrics.pipeline;
+      const reader = metrics.pipeline.reader;
       let calls = 0;
-      pipeline.collect = async () => {
+      reader.collect = async () => {
         calls++;
         await sleep(20);
         throw new Error('injected slow failure');
@@ -210,7 +210,7 @@ describe('faults are contained', function () {
           [1, 2, 3, 4, 5].map(() => send(server.url, { path: '/metrics', headers: AUTH })),
         );
       } finally {
-        delete (pipeline as Partial<typeof pipeline>).collect;
+        delete (reader as Partial<typeof reader>).collect;
       }
       for (const response of responses) expectFailedScrape(response);
       expect(calls).to.be.at.least(1);
@@ -224,8 +224,8 @@ describe('faults are contained', function () {
 
     it('a serializer that throws (unreadable data): 500 and one diag line, then recovery', async () => {
       await ping(4);
-      const pipeline = metrics.pipeline;
-      const collect = pipeline.collect.bind(pipeline);
+      const reader = metrics.pipeline.reader;
+      const collect = reader.collect.bind(reader);
       // Real data, then one metric whose data points cannot be read: the serializer throws
       // halfway through the exposition.
       const poisoned = {
@@ -237,16 +237,19 @@ describe('faults are contained', function () {
           throw new Error('injected serialization failure');
         },
       } as unknown as MetricData;
-      pipeline.collect = async () => {
-        const metricsNow = await collect();
-        metricsNow.scopeMetrics[0].metrics.push(poisoned);
-        return metricsNow;
+      reader.collect = async () => {
+        const collected = await collect();
+        collected.resourceMetrics.scopeMetrics.push({
+          scope: { name: 'poisoned-library' },
+          metrics: [poisoned],
+        });
+        return collected;
       };
       try {
         expectFailedScrape(await send(server.url, { path: '/metrics', headers: AUTH }));
         await ping(1);
       } finally {
-        delete (pipeline as Partial<typeof pipeline>).collect;
+        delete (reader as Partial<typeof reader>).collect;
       }
       expect(reported(capture)).to.deep.equal([
         'scanopy-metrics: scrape failed: injected serialization failure',

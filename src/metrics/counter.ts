@@ -6,6 +6,7 @@ import {
   type MetricDescriptor,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
+import type { MetricHeader } from '../serializer';
 import { SeriesMap, type Series, type SeriesOptions } from './series-map';
 
 export interface MetricDefinition extends SeriesOptions {
@@ -44,6 +45,20 @@ export class Counter {
   /** The series of a label set, to be added to directly (`series.value += n`) on a hot path. */
   seriesFor(values: readonly string[]): CounterSeries {
     return this.series.get(values);
+  }
+
+  /** What the exposition's header needs: name, description, type. */
+  header(): MetricHeader {
+    return {
+      descriptor: descriptorOf(this.definition),
+      dataPointType: DataPointType.SUM,
+      isMonotonic: true,
+    };
+  }
+
+  /** The live series, for the serializer: read each one at once, values move on. */
+  liveSeries(): Iterable<CounterSeries> {
+    return this.series;
   }
 
   collect(startTime: HrTime, endTime: HrTime): SumMetricData {

@@ -5,6 +5,7 @@ import {
   type HistogramMetricData,
 } from '@opentelemetry/sdk-metrics';
 import { descriptorOf, type MetricDefinition } from './counter';
+import type { MetricHeader } from '../serializer';
 import { SeriesMap, type Series } from './series-map';
 
 /** Prometheus's default buckets, in seconds (OTel's defaults are meant for milliseconds). */
@@ -64,6 +65,16 @@ export class Histogram {
     s.count++;
     if (value < s.min) s.min = value;
     if (value > s.max) s.max = value;
+  }
+
+  /** What the exposition's header needs: name, description, unit, type. */
+  header(): MetricHeader {
+    return { descriptor: descriptorOf(this.definition), dataPointType: DataPointType.HISTOGRAM };
+  }
+
+  /** The live series, for the serializer: read each one at once, values move on. */
+  liveSeries(): Iterable<HistogramSeries> {
+    return this.series;
   }
 
   collect(startTime: HrTime, endTime: HrTime): HistogramMetricData {

@@ -13,13 +13,36 @@ import type { Histogram } from './histogram';
  */
 export class ScopeProducer implements MetricProducer {
   private readonly startTime: HrTime = hrTime();
+  private excluded = false;
 
   constructor(
-    private readonly scope: InstrumentationScope,
-    private readonly metrics: () => readonly (Counter | Histogram)[],
+    readonly scope: InstrumentationScope,
+    readonly metrics: () => readonly (Counter | Histogram)[],
   ) {}
 
+  /**
+   * Runs `collect` (a reader's collection) without this producer's data. The scrape writes the
+   * package's own metrics straight from their series instead: copying 20,000 series into OTel
+   * data points at every scrape fed the garbage collector pauses longer than the scrape itself.
+   * A reader calls its producers synchronously when its collection starts, so the exclusion
+   * covers exactly that call.
+   */
+  without<T>(collect: () => T): T {
+    this.excluded = true;
+    try {
+      return collect();
+    } finally {
+      this.excluded = false;
+    }
+  }
+
   collect(): Promise<CollectionResult> {
+    if (this.excluded) {
+      return Promise.resolve({
+        resourceMetrics: { resource: emptyResource(), scopeMetrics: [] },
+        errors: [],
+      });
+    }
     const endTime = hrTime();
     const metrics: MetricData[] = this.metrics().map((m) => m.collect(this.startTime, endTime));
     return Promise.resolve({

@@ -31,6 +31,13 @@ export const METRIC_NAMES: readonly MetricName[] = [
   SCANOPY_EVENTS_TOTAL,
 ];
 
+/** The label names of each metric, in the order their values are recorded. */
+export const METRIC_LABELS: Readonly<Record<MetricName, readonly string[]>> = {
+  http_requests_total: ['method', 'path', 'status', 'entity_type'],
+  http_request_duration_seconds: ['method', 'path'],
+  scanopy_events_total: ['entity', 'operation'],
+};
+
 /** The three metrics Scanopy's operators asked for, defined in one place. */
 export class Instruments {
   readonly httpRequests: Counter;
@@ -55,21 +62,21 @@ export class Instruments {
     this.httpRequests = new Counter({
       name: HTTP_REQUESTS_TOTAL,
       description: 'Total number of HTTP requests',
-      labelNames: ['method', 'path', 'status', 'entity_type'],
+      labelNames: METRIC_LABELS[HTTP_REQUESTS_TOTAL],
       ...view(HTTP_REQUESTS_TOTAL),
     });
     this.httpDuration = new Histogram({
       name: HTTP_REQUEST_DURATION_SECONDS,
       description: 'HTTP request duration in seconds',
       unit: 's',
-      labelNames: ['method', 'path'],
+      labelNames: METRIC_LABELS[HTTP_REQUEST_DURATION_SECONDS],
       boundaries: DEFAULT_BUCKETS,
       ...view(HTTP_REQUEST_DURATION_SECONDS),
     });
     this.events = new Counter({
       name: SCANOPY_EVENTS_TOTAL,
       description: 'Total number of events published on the event bus',
-      labelNames: ['entity', 'operation'],
+      labelNames: METRIC_LABELS[SCANOPY_EVENTS_TOTAL],
       ...view(SCANOPY_EVENTS_TOTAL),
     });
   }

@@ -1,0 +1,114 @@
+// The parts of the OTel declarative configuration (file_format 1.0) this package reads, as a
+// schema: everything else is reported with its path, except the sections other tools own.
+import { any, arr, bool, empty, num, obj, str, type Schema } from './schema';
+import { PACKAGE_NAME } from '../version';
+import { LOG_LEVELS } from './values';
+
+const INSTRUMENT_TYPES = [
+  'counter',
+  'gauge',
+  'histogram',
+  'observable_counter',
+  'observable_gauge',
+  'observable_up_down_counter',
+  'up_down_counter',
+] as const;
+
+const cardinality = num({ integer: true, min: 1 });
+const stringList = arr(str());
+
+const VIEW: Schema = obj(
+  {
+    selector: obj({
+      instrument_name: str(),
+      instrument_type: str(INSTRUMENT_TYPES),
+      unit: str(),
+      meter_name: str(),
+      meter_version: str(),
+      meter_schema_url: str(),
+    }),
+    stream: obj({
+      name: str(),
+      description: str(),
+      aggregation: obj({
+        default: empty,
+        drop: empty,
+        sum: empty,
+        last_value: empty,
+        explicit_bucket_histogram: obj({ boundaries: arr(num()), record_min_max: bool }),
+      }),
+      aggregation_cardinality_limit: cardinality,
+      attribute_keys: obj({ included: stringList, excluded: stringList }),
+    }),
+  },
+  { required: ['selector', 'stream'] },
+);
+
+/** The parts of the OTel declarative configuration (file_format 1.0) this package reads. */
+export const FILE: Schema = obj(
+  {
+    file_format: str(),
+    disabled: bool,
+    log_level: str(LOG_LEVELS),
+    resource: obj(
+      {
+        attributes: arr(obj({ name: str(), value: any, type: str() }, { required: ['name'] })),
+        attributes_list: str(),
+        schema_url: str(),
+      },
+      { ignored: ['detection/development'] },
+    ),
+    meter_provider: obj(
+      {
+        readers: arr(
+          obj({
+            pull: obj(
+              {
+                exporter: obj({
+                  'prometheus/development': obj(
+                    { without_scope_info: bool, without_target_info: bool },
+                    // The route is served on the service's own port, not on a port of its own.
+                    { ignored: ['host', 'port'] },
+                  ),
+                }),
+                cardinality_limits: obj({
+                  default: cardinality,
+                  counter: cardinality,
+                  histogram: cardinality,
+                  gauge: cardinality,
+                  up_down_counter: cardinality,
+                  observable_counter: cardinality,
+                  observable_gauge: cardinality,
+                  observable_up_down_counter: cardinality,
+                }),
+              },
+              { required: ['exporter'] },
+            ),
+          }),
+        ),
+        views: arr(VIEW),
+      },
+      { ignored: ['exemplar_filter', 'meter_configurator/development'] },
+    ),
+    'instrumentation/development': obj(
+      {
+        js: obj(
+          {
+            [PACKAGE_NAME]: obj({
+              path: str(),
+              entity_type_key: str(),
+              auth_failures_per_minute: num({ integer: true, min: 0 }),
+              events: obj({ entities: stringList, operations: stringList }),
+            }),
+          },
+          { open: true },
+        ),
+      },
+      { open: true },
+    ),
+  },
+  {
+    required: ['file_format'],
+    ignored: ['tracer_provider', 'logger_provider', 'propagator', 'attribute_limits'],
+  },
+);

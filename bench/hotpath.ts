@@ -63,9 +63,9 @@ export async function hotPath(sizes: Sizes, progress: (line: string) => void): P
   try {
     load = await startLoadGenerator();
     for (const variant of VARIANTS) servers.push(await startServer(variant));
-    for (let round = 0; round <= sizes.rounds; round++) {
+    for (let round = 0; round <= sizes.hotPathRounds; round++) {
       progress(
-        round === 0 ? 'hot path: warm-up round' : `hot path: round ${round}/${sizes.rounds}`,
+        round === 0 ? 'hot path: warm-up round' : `hot path: round ${round}/${sizes.hotPathRounds}`,
       );
       for (const server of rotate(servers, round)) {
         const result = await labelled(server.variant, measure(server, load, sizes));
@@ -102,7 +102,7 @@ export async function hotPath(sizes: Sizes, progress: (line: string) => void): P
     title: 'Goal 1 — hot path: server CPU per request, GET /api/v1/hosts/:id (200)',
     notes: [
       `${count(sizes.requests)} requests per variant per round, ${sizes.connections} connections,` +
-        ` ${sizes.rounds} counted rounds after 1 warm-up, variants interleaved (order rotated).`,
+        ` ${sizes.hotPathRounds} counted rounds after 1 warm-up, variants interleaved (order rotated).`,
       'CPU = process.cpuUsage() (user+system, all threads) of the server between start and stop,' +
         ' ÷ requests; includes the scrapes made once a second throughout (scanopy-metrics with' +
         ' its bearer token).',

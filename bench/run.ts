@@ -9,6 +9,7 @@ import { events } from './events';
 import { hotPath } from './hotpath';
 import { memory } from './memory';
 import { parseArgs, USAGE, type Sizes, type SuiteName } from './options';
+import { recordCost } from './record';
 import { scrapeTime } from './scrape';
 import { renderTable, type Table } from './table';
 
@@ -16,6 +17,7 @@ type Suite = (sizes: Sizes, progress: (line: string) => void) => Promise<Table>;
 
 const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   hotpath: [hotPath],
+  record: [recordCost],
   events: [events],
   scrape: [scrapeTime, eventLoop],
   memory: [memory],

@@ -33,7 +33,7 @@ export interface Exposition {
 }
 
 interface Round {
-  bytes?: Promise<Buffer>;
+  bytes: Promise<Buffer>;
   /** Callers that have not released the bytes yet. */
   readers: number;
   /** Where the bytes were written, reusable once every reader has released them. */
@@ -103,14 +103,7 @@ export class MetricsPipeline {
    * the same buffer: a fresh multi-megabyte buffer per scrape costs the service GC pauses.
    */
   scrape(): Promise<Exposition> {
-    let round = this.round;
-    if (round === undefined) {
-      const started: Round = (round = this.round = { readers: 0, buffer: undefined });
-      started.bytes = this.produce(started).finally(() => {
-        if (this.round === started) this.round = undefined;
-      });
-    }
-    const current = round;
+    const current = (this.round ??= this.startRound());
     current.readers++;
     let released = false;
     const release = (): void => {
@@ -118,7 +111,7 @@ export class MetricsPipeline {
       released = true;
       if (--current.readers === 0 && current.buffer !== undefined) this.spare = current.buffer;
     };
-    return current.bytes!.then(
+    return current.bytes.then(
       (bytes) => ({ bytes, release }),
       (error: unknown) => {
         release();
@@ -127,7 +120,23 @@ export class MetricsPipeline {
     );
   }
 
-  private async produce(round: Round): Promise<Buffer> {
+  private startRound(): Round {
+    const round: Round = {
+      readers: 0,
+      buffer: undefined,
+      bytes: this.produce()
+        .then(({ bytes, buffer }) => {
+          round.buffer = buffer;
+          return bytes;
+        })
+        .finally(() => {
+          if (this.round === round) this.round = undefined;
+        }),
+    };
+    return round;
+  }
+
+  private async produce(): Promise<{ bytes: Buffer; buffer: Buffer }> {
     // The SDK's own instruments come through the reader; the package's metrics are written
     // straight from their series (see ScopeProducer.without).
     const collection = this.producer.without(() => this.reader.collect());
@@ -136,9 +145,7 @@ export class MetricsPipeline {
     const spare = this.spare;
     this.spare = undefined;
     const own = { scope: this.producer.scope, metrics: this.producer.metrics() };
-    const { bytes, buffer } = await this.serializer.serialize(resourceMetrics, own, spare);
-    round.buffer = buffer;
-    return bytes;
+    return this.serializer.serialize(resourceMetrics, own, spare);
   }
 
   shutdown(): Promise<void> {

@@ -2,11 +2,11 @@ import type { Middleware } from 'koa';
 import { TokenSet } from './bearer';
 import { FailureLimiter } from './rate-limit';
 import { eventVocabulary } from './labels';
-import { httpMetrics } from './middleware';
+import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './middleware';
 import { MetricsObserver } from './observer';
 import { MetricsPipeline, type PipelineOptions } from './pipeline';
 import { DEFAULT_METRICS_PATH, metricsRoute } from './route';
-import { DEFAULT_ENTITY_TYPE_KEY } from './middleware';
+import { parsePath } from './config/values';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {
   /** Bearer token(s) that open the route; none (or only empty strings) → the route answers 404. */
@@ -41,7 +41,9 @@ export class ScanopyMetrics {
   constructor(options: ScanopyMetricsOptions = {}) {
     this.pipeline = new MetricsPipeline(options);
     this.observer = new MetricsObserver(this.pipeline.instruments, eventVocabulary(options.events));
-    this.path = options.path ?? DEFAULT_METRICS_PATH;
+    const path = parsePath(options.path ?? DEFAULT_METRICS_PATH);
+    if ('error' in path) throw new TypeError(`createMetrics: path: ${path.error}`);
+    this.path = path.value;
     this.entityTypeKey = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
     this.tokens = new TokenSet(tokenList(options.token));
     this.limiter = new FailureLimiter({ limit: options.authFailuresPerMinute });

@@ -9,7 +9,7 @@ import type { Settings } from 'scanopy-metrics';
 
 import { expect } from './helpers/chai';
 import { Children, REPO, REQUIRE_PRELOAD, fixture } from './helpers/child';
-import { metricTypes, parseExposition, sample, series } from './helpers/exposition';
+import { metricTypes, parseExposition, requestsTotal, series } from './helpers/exposition';
 import { InProcess } from './helpers/in-process';
 import { TOKEN, get, post, scrapeChild } from './helpers/preloaded-service';
 
@@ -130,14 +130,7 @@ describe('configuration: otel-config.yaml', () => {
       });
       await get(service.url, '/api/v1/hosts/1');
       const text = await scrapeChild(service.url);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: '/api/v1/hosts/:id',
-          status: '200',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(1);
+      expect(requestsTotal(text, 'GET', '/api/v1/hosts/:id', '200')).to.equal(1);
       expect(service.stderr()).to.equal('');
     });
 
@@ -186,17 +179,34 @@ instrumentation/development:
       path: \${SUB_PATH:-/sub-default}
 `;
 
+    /** The file was read without problems, into these values of the substituted keys. */
+    function expectSubstituted(
+      { settings, problems }: ReturnType<typeof loadSettings>,
+      expected: Pick<
+        Settings,
+        'disabled' | 'logLevel' | 'withoutScopeInfo' | 'cardinalityLimit' | 'path'
+      >,
+    ): void {
+      expect(problems).to.deep.equal([]);
+      expect(settings.disabled).to.equal(expected.disabled);
+      expect(settings.logLevel).to.equal(expected.logLevel);
+      expect(settings.withoutScopeInfo).to.equal(expected.withoutScopeInfo);
+      expect(settings.cardinalityLimit).to.equal(expected.cardinalityLimit);
+      expect(settings.path).to.equal(expected.path);
+    }
+
     it('unset or empty: the default, taking its YAML type in a plain scalar', () => {
       const { dir } = withFile(run, TEXT);
       for (const env of [{}, { SUB_DISABLED: '', SUB_NAME: '', SUB_LIMIT: '', SUB_PATH: '' }]) {
-        const { settings, problems } = loadSettings(env, dir);
-        expect(problems).to.deep.equal([]);
-        expect(settings.disabled).to.equal(false);
-        expect(settings.logLevel).to.equal('warn');
-        expect(settings.withoutScopeInfo).to.equal(true);
-        expect(settings.cardinalityLimit).to.equal(100);
-        expect(settings.path).to.equal('/sub-default');
-        expect(settings.resourceAttributes).to.deep.equal({
+        const loaded = loadSettings(env, dir);
+        expectSubstituted(loaded, {
+          disabled: false,
+          logLevel: 'warn',
+          withoutScopeInfo: true,
+          cardinalityLimit: 100,
+          path: '/sub-default',
+        });
+        expect(loaded.settings.resourceAttributes).to.deep.equal({
           'service.name': 'from-default',
           'env.form': '',
           literal: 'costs $5',
@@ -207,7 +217,7 @@ instrumentation/development:
 
     it('set: the variable, typed as YAML in a plain scalar', () => {
       const { dir } = withFile(run, TEXT);
-      const { settings, problems } = loadSettings(
+      const loaded = loadSettings(
         {
           SUB_DISABLED: 'true',
           SUB_LEVEL: 'error',
@@ -218,13 +228,14 @@ instrumentation/development:
         },
         dir,
       );
-      expect(problems).to.deep.equal([]);
-      expect(settings.disabled).to.equal(true);
-      expect(settings.logLevel).to.equal('error');
-      expect(settings.withoutScopeInfo).to.equal(false);
-      expect(settings.cardinalityLimit).to.equal(7);
-      expect(settings.path).to.equal('/sub-env');
-      expect(settings.resourceAttributes).to.deep.include({
+      expectSubstituted(loaded, {
+        disabled: true,
+        logLevel: 'error',
+        withoutScopeInfo: false,
+        cardinalityLimit: 7,
+        path: '/sub-env',
+      });
+      expect(loaded.settings.resourceAttributes).to.deep.include({
         'service.name': 'from-env',
         'env.form': 'from-env',
       });

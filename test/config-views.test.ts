@@ -9,7 +9,14 @@ import { VERSION } from 'scanopy-metrics';
 import { expect } from './helpers/chai';
 import { Children, REQUIRE_PRELOAD, fixture } from './helpers/child';
 import type { ChildService } from './helpers/child';
-import { metricTypes, parseExposition, sample, series } from './helpers/exposition';
+import {
+  eventsTotal,
+  metricTypes,
+  parseExposition,
+  requestsTotal,
+  sample,
+  series,
+} from './helpers/exposition';
 import { TOKEN, get, post, scrapeChild } from './helpers/preloaded-service';
 
 const HOSTS = '/api/v1/hosts/:id';
@@ -51,12 +58,18 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
     return service;
   }
 
+  /** A preloaded service whose otel-config.yaml holds one view. */
+  const startWithView = (selector: string, stream: string): Promise<ChildService> =>
+    startWith(`meter_provider:\n  views:${view(selector, stream)}`);
+
+  /** A preloaded service whose otel-config.yaml holds one pull reader. */
+  const startWithReader = (exporter: string, limits?: string): Promise<ChildService> =>
+    startWith(`meter_provider:${reader(exporter, limits)}`);
+
   it('custom buckets [0.1, 1] are the only le labels: 0.1, 1, +Inf', async () => {
-    const service = await startWith(
-      `meter_provider:\n  views:${view(
-        'instrument_name: http_request_duration_seconds',
-        'aggregation:\n  explicit_bucket_histogram:\n    boundaries: [0.1, 1]',
-      )}`,
+    const service = await startWithView(
+      'instrument_name: http_request_duration_seconds',
+      'aggregation:\n  explicit_bucket_histogram:\n    boundaries: [0.1, 1]',
     );
     for (let i = 0; i < 3; i++) await get(service.url, '/api/v1/hosts/1');
     await get(service.url, '/health');
@@ -81,11 +94,9 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   });
 
   it('attribute_keys.included [method, path] leaves status and entity_type out of http_requests_total', async () => {
-    const service = await startWith(
-      `meter_provider:\n  views:${view(
-        'instrument_name: http_requests_total',
-        'attribute_keys:\n  included: [method, path]',
-      )}`,
+    const service = await startWithView(
+      'instrument_name: http_requests_total',
+      'attribute_keys:\n  included: [method, path]',
     );
     await get(service.url, '/api/v1/hosts/1', { 'x-entity-type': 'daemon' });
     await get(service.url, '/api/v1/hosts/2', { 'x-entity-type': 'user' });
@@ -106,11 +117,9 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   });
 
   it('attribute_keys.excluded [entity_type] keeps method, path and status', async () => {
-    const service = await startWith(
-      `meter_provider:\n  views:${view(
-        'instrument_name: http_requests_total',
-        'attribute_keys:\n  excluded: [entity_type]',
-      )}`,
+    const service = await startWithView(
+      'instrument_name: http_requests_total',
+      'attribute_keys:\n  excluded: [entity_type]',
     );
     await get(service.url, '/api/v1/hosts/1', { 'x-entity-type': 'daemon' });
     await get(service.url, '/api/v1/hosts/2', { 'x-entity-type': 'user' });
@@ -122,7 +131,7 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   });
 
   it('without_scope_info: false adds otel_scope_name="scanopy-metrics" to every series', async () => {
-    const service = await startWith(`meter_provider:${reader('without_scope_info: false')}`);
+    const service = await startWithReader('without_scope_info: false');
     await get(service.url, '/api/v1/hosts/1');
     await post(service.url, '/publish?n=2');
     const text = await scrapeChild(service.url);
@@ -156,7 +165,7 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   it('without_target_info: true removes target_info', async () => {
     const shown = await startWith('');
     expect(metricTypes(await scrapeChild(shown.url))).to.have.property('target_info', 'gauge');
-    const hidden = await startWith(`meter_provider:${reader('without_target_info: true')}`);
+    const hidden = await startWithReader('without_target_info: true');
     const text = await scrapeChild(hidden.url);
     expect(series(text, 'target_info')).to.deep.equal([]);
     expect(text).to.not.contain('target_info');
@@ -164,17 +173,17 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   });
 
   it('cardinality_limits.default: 3 sends the third label set to otel_metric_overflow="true"', async () => {
-    const service = await startWith(
-      `meter_provider:${reader('without_scope_info: true', '        cardinality_limits:\n          default: 3')}`,
+    const service = await startWithReader(
+      'without_scope_info: true',
+      '        cardinality_limits:\n          default: 3',
     );
     await get(service.url, '/health');
     await get(service.url, '/api/v1/hosts/1');
     await get(service.url, '/nope');
     await get(service.url, '/api/v1/hosts/2', { 'x-entity-type': 'user' });
     const text = await scrapeChild(service.url);
-    const base = { method: 'GET', status: '200', entity_type: 'anonymous' };
-    expect(sample(text, 'http_requests_total', { ...base, path: '/health' })).to.equal(1);
-    expect(sample(text, 'http_requests_total', { ...base, path: HOSTS })).to.equal(1);
+    expect(requestsTotal(text, 'GET', '/health', '200')).to.equal(1);
+    expect(requestsTotal(text, 'GET', HOSTS, '200')).to.equal(1);
     expect(sample(text, 'http_requests_total', { otel_metric_overflow: 'true' })).to.equal(2);
     expect(series(text, 'http_requests_total')).to.have.length(3);
     // The histogram has two label sets only (GET /health, GET hosts) plus GET unmatched → overflow.
@@ -184,30 +193,26 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
   });
 
   it('cardinality_limits.counter: 2 limits the counters, not the histogram', async () => {
-    const service = await startWith(
-      `meter_provider:${reader('without_scope_info: true', '        cardinality_limits:\n          counter: 2')}`,
+    const service = await startWithReader(
+      'without_scope_info: true',
+      '        cardinality_limits:\n          counter: 2',
     );
     await get(service.url, '/health');
     await get(service.url, '/api/v1/hosts/1');
     await post(service.url, '/publish?n=1');
     await post(service.url, '/publish?n=2&entityType=Subnet');
     const text = await scrapeChild(service.url);
-    const base = { method: 'GET', status: '200', entity_type: 'anonymous' };
-    expect(sample(text, 'http_requests_total', { ...base, path: '/health' })).to.equal(1);
+    expect(requestsTotal(text, 'GET', '/health', '200')).to.equal(1);
     expect(sample(text, 'http_requests_total', { otel_metric_overflow: 'true' })).to.equal(3);
-    expect(sample(text, 'scanopy_events_total', { entity: 'Host', operation: 'created' })).to.equal(
-      1,
-    );
+    expect(eventsTotal(text, 'Host', 'created')).to.equal(1);
     expect(sample(text, 'scanopy_events_total', { otel_metric_overflow: 'true' })).to.equal(2);
     expect(series(text, 'http_request_duration_seconds_count')).to.have.length(3);
   });
 
   it("a view's aggregation_cardinality_limit applies to its metric only", async () => {
-    const service = await startWith(
-      `meter_provider:\n  views:${view(
-        'instrument_name: http_requests_total',
-        'aggregation_cardinality_limit: 2',
-      )}`,
+    const service = await startWithView(
+      'instrument_name: http_requests_total',
+      'aggregation_cardinality_limit: 2',
     );
     await get(service.url, '/health');
     await get(service.url, '/api/v1/hosts/1');
@@ -245,12 +250,8 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
     await post(service.url, '/publish?n=2&entityType=Widget&operation=archived');
     await post(service.url, '/publish?n=1&entityType=Gadget&operation=archived');
     const text = await scrapeChild(service.url);
-    expect(
-      sample(text, 'scanopy_events_total', { entity: 'Widget', operation: 'archived' }),
-    ).to.equal(2);
-    expect(
-      sample(text, 'scanopy_events_total', { entity: 'other', operation: 'archived' }),
-    ).to.equal(1);
+    expect(eventsTotal(text, 'Widget', 'archived')).to.equal(2);
+    expect(eventsTotal(text, 'other', 'archived')).to.equal(1);
   });
 
   it('entity_type_key in the file reads the caller kind from that ctx.state key', async () => {
@@ -261,13 +262,6 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
     await get(service.url, '/api/v1/hosts/1', { 'x-entity-type': 'daemon' });
     const text = await scrapeChild(service.url);
     // The fixture sets ctx.state.entityType, which is no longer the key read.
-    expect(
-      sample(text, 'http_requests_total', {
-        method: 'GET',
-        path: HOSTS,
-        status: '200',
-        entity_type: 'anonymous',
-      }),
-    ).to.equal(1);
+    expect(requestsTotal(text, 'GET', HOSTS, '200')).to.equal(1);
   });
 });

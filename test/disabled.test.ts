@@ -5,7 +5,14 @@ import path from 'node:path';
 
 import { expect } from './helpers/chai';
 import { Children, IMPORT_PRELOAD, REQUIRE_PRELOAD, fixture } from './helpers/child';
-import { TOKEN, get, scrapeChild } from './helpers/preloaded-service';
+import type { ChildService } from './helpers/child';
+import {
+  TOKEN,
+  WITHOUT_AND_WITH_TOKEN,
+  expectMetricsRouteAnswers,
+  get,
+  scrapeChild,
+} from './helpers/preloaded-service';
 
 const VARIANTS = [
   { title: 'CommonJS service with --require', file: 'service.cjs', nodeArgs: REQUIRE_PRELOAD },
@@ -18,33 +25,27 @@ describe('preload switched off', () => {
 
   for (const variant of VARIANTS) {
     describe(variant.title, () => {
+      /** The variant's service, preloaded, with the token and `env`. */
+      const start = (env: Record<string, string> = {}, cwd?: string): Promise<ChildService> =>
+        children.start({
+          fixture: fixture(variant.file),
+          nodeArgs: variant.nodeArgs,
+          env: { SCANOPY_METRICS_TOKEN: TOKEN, ...env },
+          cwd,
+        });
+
       for (const [name, value] of [
         ['OTEL_SDK_DISABLED', 'true'],
         ['OTEL_SDK_DISABLED', 'TRUE'],
         ['SCANOPY_METRICS_DISABLED', 'true'],
       ]) {
         it(`${name}=${value}: /metrics is the service's own 404, nothing is patched`, async () => {
-          const service = await children.start({
-            fixture: fixture(variant.file),
-            nodeArgs: variant.nodeArgs,
-            env: { SCANOPY_METRICS_TOKEN: TOKEN, [name]: value },
-          });
-          for (const headers of [{}, { Authorization: `Bearer ${TOKEN}` }] as Record<
-            string,
-            string
-          >[]) {
-            const response = await get(service.url, '/metrics', headers);
-            expect(response.status).to.equal(404);
-            expect(response.body).to.equal('Not Found');
-          }
+          const service = await start({ [name]: value });
+          await expectMetricsRouteAnswers(service.url, WITHOUT_AND_WITH_TOKEN, 404, 'Not Found');
           const hosts = await get(service.url, '/api/v1/hosts/1');
           expect(hosts.status).to.equal(200);
           // With the reject-everything middleware on, even /metrics gets the service's 403.
-          const rejecting = await children.start({
-            fixture: fixture(variant.file),
-            nodeArgs: variant.nodeArgs,
-            env: { SCANOPY_METRICS_TOKEN: TOKEN, [name]: value, FIXTURE_REJECT_ALL: '1' },
-          });
+          const rejecting = await start({ [name]: value, FIXTURE_REJECT_ALL: '1' });
           const scrape = await get(rejecting.url, '/metrics', { Authorization: `Bearer ${TOKEN}` });
           expect(scrape.status).to.equal(403);
           expect(scrape.body).to.equal('Forbidden by the service');
@@ -58,26 +59,16 @@ describe('preload switched off', () => {
       it('`disabled: true` in otel-config.yaml does the same', async () => {
         const cwd = children.tempDir();
         writeFileSync(path.join(cwd, 'otel-config.yaml'), "file_format: '1.0'\ndisabled: true\n");
-        const service = await children.start({
-          fixture: fixture(variant.file),
-          nodeArgs: variant.nodeArgs,
-          env: { SCANOPY_METRICS_TOKEN: TOKEN },
-          cwd,
-        });
+        const service = await start({}, cwd);
         const response = await get(service.url, '/metrics', { Authorization: `Bearer ${TOKEN}` });
         expect(response.status).to.equal(404);
         expect(response.body).to.equal('Not Found');
       });
 
       it('OTEL_SDK_DISABLED=false and SCANOPY_METRICS_DISABLED=false leave the preload on', async () => {
-        const service = await children.start({
-          fixture: fixture(variant.file),
-          nodeArgs: variant.nodeArgs,
-          env: {
-            SCANOPY_METRICS_TOKEN: TOKEN,
-            OTEL_SDK_DISABLED: 'false',
-            SCANOPY_METRICS_DISABLED: 'false',
-          },
+        const service = await start({
+          OTEL_SDK_DISABLED: 'false',
+          SCANOPY_METRICS_DISABLED: 'false',
         });
         const text = await scrapeChild(service.url);
         expect(text).to.contain('# TYPE http_requests_total counter');

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { MetricData } from '@opentelemetry/sdk-metrics';
+import type { MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import Koa from 'koa';
 import { createMetrics } from 'scanopy-metrics';
@@ -18,7 +18,7 @@ import { DEMO_USER_SESSION } from '../reference-service/auth';
 import { expect } from './helpers/chai';
 import { captureDiag } from './helpers/diag-capture';
 import type { DiagCapture } from './helpers/diag-capture';
-import { parseExposition, sample, series } from './helpers/exposition';
+import { parseExposition, requestsTotal, sample, series, table } from './helpers/exposition';
 import { ReferenceProcesses } from './helpers/reference-process';
 import { pollUntil } from './helpers/wait';
 import { scrapeOk, send } from './helpers/request';
@@ -30,16 +30,6 @@ const TOKEN = 'faults-token-8c21d4';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const USER = { Authorization: `Bearer ${DEMO_USER_SESSION}`, 'Content-Type': 'application/json' };
 const FAILED = 'Metrics collection failed';
-
-function requestsTotal(
-  text: string,
-  method: string,
-  path: string,
-  status: string,
-  entity_type = 'anonymous',
-): number {
-  return sample(text, 'http_requests_total', { method, path, status, entity_type });
-}
 
 /** The errors the package reported, as `message: cause`. */
 function reported(capture: DiagCapture): string[] {
@@ -119,7 +109,7 @@ describe('faults are contained', function () {
       expect(wrong.status).to.equal(401);
 
       const text = await scrapeOk(server.url, TOKEN);
-      expect(series(text, 'scanopy_events_total').map((s) => [s.labels, s.value])).to.deep.equal([
+      expect(table(text, 'scanopy_events_total')).to.deep.equal([
         [{ entity: 'Host', operation: 'created' }, 20],
         [{ entity: 'Host', operation: 'updated' }, 5],
         [{ entity: 'Host', operation: 'deleted' }, 3],
@@ -165,6 +155,23 @@ describe('faults are contained', function () {
       }
     }
 
+    /** Runs `during` with `collect` in place of the reader's own, which is back afterwards. */
+    async function withCollect<T>(
+      collect: MetricReader['collect'],
+      during: () => Promise<T>,
+    ): Promise<T> {
+      const reader = metrics.pipeline.reader;
+      reader.collect = collect;
+      try {
+        return await during();
+      } finally {
+        delete (reader as Partial<typeof reader>).collect;
+      }
+    }
+
+    const scrapeAnswer = (): Promise<Received> =>
+      send(server.url, { path: '/metrics', headers: AUTH });
+
     function expectFailedScrape(response: Received): void {
       expect(response.status).to.equal(500);
       expect(response.body).to.equal(FAILED);
@@ -174,14 +181,13 @@ describe('faults are contained', function () {
 
     it('a collect that throws: that scrape gets 500 and one diag line, the next one works', async () => {
       await ping(3);
-      const reader = metrics.pipeline.reader;
-      reader.collect = () => Promise.reject(new Error('injected collect failure'));
-      try {
-        expectFailedScrape(await send(server.url, { path: '/metrics', headers: AUTH }));
-        await ping(2);
-      } finally {
-        delete (reader as Partial<typeof reader>).collect;
-      }
+      await withCollect(
+        () => Promise.reject(new Error('injected collect failure')),
+        async () => {
+          expectFailedScrape(await scrapeAnswer());
+          await ping(2);
+        },
+      );
       expect(reported(capture)).to.deep.equal([
         'scanopy-metrics: scrape failed: injected collect failure',
       ]);
@@ -197,21 +203,15 @@ describe('faults are contained', function () {
     });
 
     it('concurrent scrapes sharing a failed collection all get 500; the next one works', async () => {
-      const reader = metrics.pipeline.reader;
       let calls = 0;
-      reader.collect = async () => {
+      const slowFailure = async (): Promise<never> => {
         calls++;
         await sleep(20);
         throw new Error('injected slow failure');
       };
-      let responses: Received[];
-      try {
-        responses = await Promise.all(
-          [1, 2, 3, 4, 5].map(() => send(server.url, { path: '/metrics', headers: AUTH })),
-        );
-      } finally {
-        delete (reader as Partial<typeof reader>).collect;
-      }
+      const responses = await withCollect(slowFailure, () =>
+        Promise.all([1, 2, 3, 4, 5].map(() => scrapeAnswer())),
+      );
       for (const response of responses) expectFailedScrape(response);
       expect(calls).to.be.at.least(1);
       // One line per failed scrape, each short and naming the cause.
@@ -237,7 +237,7 @@ describe('faults are contained', function () {
           throw new Error('injected serialization failure');
         },
       } as unknown as MetricData;
-      reader.collect = async () => {
+      const poisonedCollect = async () => {
         const collected = await collect();
         collected.resourceMetrics.scopeMetrics.push({
           scope: { name: 'poisoned-library' },
@@ -245,12 +245,10 @@ describe('faults are contained', function () {
         });
         return collected;
       };
-      try {
-        expectFailedScrape(await send(server.url, { path: '/metrics', headers: AUTH }));
+      await withCollect(poisonedCollect, async () => {
+        expectFailedScrape(await scrapeAnswer());
         await ping(1);
-      } finally {
-        delete (reader as Partial<typeof reader>).collect;
-      }
+      });
       expect(reported(capture)).to.deep.equal([
         'scanopy-metrics: scrape failed: injected serialization failure',
       ]);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from './helpers/chai';
 import { Children, IMPORT_PRELOAD, REQUIRE_PRELOAD, fixture } from './helpers/child';
 import type { ChildService } from './helpers/child';
-import { metricTypes, sample, series } from './helpers/exposition';
+import { metricTypes, requestsTotal, sample, series } from './helpers/exposition';
 import { TOKEN, get, scrapeChild } from './helpers/preloaded-service';
 
 const OTEL_LABELS = {
@@ -56,14 +56,7 @@ describe('OTEL_NODE_ENABLED_INSTRUMENTATIONS=http', () => {
       expect(
         sample(text, 'http_server_request_duration_bucket', { ...OTEL_LABELS, le: '+Inf' }),
       ).to.equal(3);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: '/api/v1/hosts/:id',
-          status: '200',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(3);
+      expect(requestsTotal(text, 'GET', '/api/v1/hosts/:id', '200')).to.equal(3);
       expect(service.stderr()).to.equal('');
     });
 
@@ -90,18 +83,37 @@ ${selector}
 ${stream}
 `;
 
-    it('bucket boundaries [0.1, 1] give le="0.1", "1", "+Inf" only', async () => {
+    /**
+     * Starts the CommonJS service with instrumentation-http and `yaml` as its otel-config.yaml,
+     * GETs each of `paths` in turn, and returns the scrape that follows.
+     */
+    async function scrapeAfter(yaml: string, paths: readonly string[]): Promise<string> {
       const service = await start(
         'service.cjs',
         REQUIRE_PRELOAD,
         { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+        yaml,
+      );
+      for (const p of paths) await get(service.url, p);
+      return scrapeChild(service.url);
+    }
+
+    /** The first label set has its own series, the second (twice) went to the overflow series. */
+    function expectSecondLabelSetInOverflow(text: string): void {
+      expect(sample(text, 'http_server_request_duration_count', OTEL_LABELS)).to.equal(1);
+      expect(
+        sample(text, 'http_server_request_duration_count', { otel_metric_overflow: 'true' }),
+      ).to.equal(2);
+    }
+
+    it('bucket boundaries [0.1, 1] give le="0.1", "1", "+Inf" only', async () => {
+      const text = await scrapeAfter(
         VIEW(
           '        instrument_name: http.server.request.duration',
           '        aggregation:\n          explicit_bucket_histogram:\n            boundaries: [0.1, 1]',
         ),
+        ['/api/v1/hosts/1'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      const text = await scrapeChild(service.url);
       expect(
         series(text, 'http_server_request_duration_bucket').map((s) => s.labels.le),
       ).to.deep.equal(['0.1', '1', '+Inf']);
@@ -110,35 +122,26 @@ ${stream}
     });
 
     it('attribute_keys.included keeps only the listed attributes', async () => {
-      const service = await start(
-        'service.cjs',
-        REQUIRE_PRELOAD,
-        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+      const text = await scrapeAfter(
         VIEW(
           '        instrument_name: http.server.request.duration',
           '        attribute_keys:\n          included: [http.request.method]',
         ),
+        ['/api/v1/hosts/1', '/nope'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      await get(service.url, '/nope');
-      const text = await scrapeChild(service.url);
       expect(
         sample(text, 'http_server_request_duration_count', { http_request_method: 'GET' }),
       ).to.equal(2);
     });
 
     it('attribute_keys.excluded leaves the listed attributes out', async () => {
-      const service = await start(
-        'service.cjs',
-        REQUIRE_PRELOAD,
-        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+      const text = await scrapeAfter(
         VIEW(
           '        instrument_name: http.server.request.duration',
           '        attribute_keys:\n          excluded: [url.scheme, network.protocol.version]',
         ),
+        ['/api/v1/hosts/1'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      const text = await scrapeChild(service.url);
       expect(
         sample(text, 'http_server_request_duration_count', {
           http_request_method: 'GET',
@@ -148,30 +151,18 @@ ${stream}
     });
 
     it('a view aggregation_cardinality_limit: 2 sends the second label set to overflow', async () => {
-      const service = await start(
-        'service.cjs',
-        REQUIRE_PRELOAD,
-        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+      const text = await scrapeAfter(
         VIEW(
           '        instrument_name: http.server.request.duration',
           '        aggregation_cardinality_limit: 2',
         ),
+        ['/api/v1/hosts/1', '/nope', '/nope'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      await get(service.url, '/nope');
-      await get(service.url, '/nope');
-      const text = await scrapeChild(service.url);
-      expect(sample(text, 'http_server_request_duration_count', OTEL_LABELS)).to.equal(1);
-      expect(
-        sample(text, 'http_server_request_duration_count', { otel_metric_overflow: 'true' }),
-      ).to.equal(2);
+      expectSecondLabelSetInOverflow(text);
     });
 
     it("the reader's cardinality_limits.histogram: 2 applies to it too", async () => {
-      const service = await start(
-        'service.cjs',
-        REQUIRE_PRELOAD,
-        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+      const text = await scrapeAfter(
         `meter_provider:
   readers:
     - pull:
@@ -180,29 +171,19 @@ ${stream}
         cardinality_limits:
           histogram: 2
 `,
+        ['/api/v1/hosts/1', '/nope', '/nope'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      await get(service.url, '/nope');
-      await get(service.url, '/nope');
-      const text = await scrapeChild(service.url);
-      expect(sample(text, 'http_server_request_duration_count', OTEL_LABELS)).to.equal(1);
-      expect(
-        sample(text, 'http_server_request_duration_count', { otel_metric_overflow: 'true' }),
-      ).to.equal(2);
+      expectSecondLabelSetInOverflow(text);
     });
 
     it('a view selecting instrument_type: counter leaves the histogram alone', async () => {
-      const service = await start(
-        'service.cjs',
-        REQUIRE_PRELOAD,
-        { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' },
+      const text = await scrapeAfter(
         VIEW(
           "        meter_name: '@opentelemetry/instrumentation-http'\n        instrument_type: counter",
           '        aggregation:\n          drop: {}',
         ),
+        ['/api/v1/hosts/1'],
       );
-      await get(service.url, '/api/v1/hosts/1');
-      const text = await scrapeChild(service.url);
       expect(sample(text, 'http_server_request_duration_count', OTEL_LABELS)).to.equal(1);
     });
   });

@@ -14,8 +14,8 @@ import { DEMO_USER_SESSION } from '../reference-service/auth';
 import { cannon } from './helpers/cannon';
 import type { CannonResult } from './helpers/cannon';
 import { expect } from './helpers/chai';
-import { parseExposition, sample, series } from './helpers/exposition';
-import type { Sample } from './helpers/exposition';
+import { parseExposition, requestsRow, sample, table } from './helpers/exposition';
+import type { Row } from './helpers/exposition';
 import { ReferenceProcesses } from './helpers/reference-process';
 import { scrapeOk, send } from './helpers/request';
 import { listen } from './helpers/server';
@@ -47,11 +47,6 @@ function expectMonotonic(before: Map<string, number>, after: Map<string, number>
     expect(now, `${key} vanished`).to.not.equal(undefined);
     expect(now, `${key} went down`).to.be.at.least(value);
   }
-}
-
-/** The series of one metric as `[labels, value]`, for an exact comparison of the whole set. */
-function table(text: string, name: string): [Record<string, string>, number][] {
-  return series(text, name).map((s: Sample) => [s.labels, s.value]);
 }
 
 function expectClean(result: CannonResult, what: string, statuses: Record<string, number>): void {
@@ -150,21 +145,14 @@ describe('nothing lost under load', function () {
 
       const text = await scrapeOk(service.url, TOKEN);
       expectMonotonic(previous, values(text, COUNTED));
-      const line = (
-        method: string,
-        path: string,
-        status: string,
-        entity_type: string,
-        value: number,
-      ): [Record<string, string>, number] => [{ method, path, status, entity_type }, value];
       expect(table(text, 'http_requests_total')).to.have.deep.members([
-        line('POST', '/api/v1/hosts', '201', 'user', 1 + CREATES),
-        line('GET', '/metrics', '200', 'anonymous', scrapes),
-        line('GET', '/api/v1/hosts/:id', '200', 'user', GETS),
-        line('GET', '/api/v1/hosts', '401', 'anonymous', BAD_SESSIONS),
-        line('GET', '/api/v1/networks', '401', 'anonymous', BAD_KEYS),
+        requestsRow('POST', '/api/v1/hosts', '201', 'user', 1 + CREATES),
+        requestsRow('GET', '/metrics', '200', 'anonymous', scrapes),
+        requestsRow('GET', '/api/v1/hosts/:id', '200', 'user', GETS),
+        requestsRow('GET', '/api/v1/hosts', '401', 'anonymous', BAD_SESSIONS),
+        requestsRow('GET', '/api/v1/networks', '401', 'anonymous', BAD_KEYS),
       ]);
-      const durations: [Record<string, string>, number][] = [
+      const durations: Row[] = [
         [{ method: 'POST', path: '/api/v1/hosts' }, 1 + CREATES],
         [{ method: 'GET', path: '/metrics' }, scrapes],
         [{ method: 'GET', path: '/api/v1/hosts/:id' }, GETS],

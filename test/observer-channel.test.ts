@@ -7,17 +7,9 @@ import type { ScanopyMetrics } from 'scanopy-metrics';
 
 import { EventBus } from '../reference-service/bus';
 import { expect } from './helpers/chai';
-import { series } from './helpers/exposition';
+import { scrapedEvents } from './helpers/exposition';
 
 const channel = diagnosticsChannel.channel('scanopy:events');
-
-async function events(metrics: ScanopyMetrics) {
-  return series(await metrics.scrape(), 'scanopy_events_total').map((s) => [
-    s.labels.entity,
-    s.labels.operation,
-    s.value,
-  ]);
-}
 
 describe('observer on the scanopy:events diagnostics channel', () => {
   let metrics: ScanopyMetrics;
@@ -36,7 +28,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
     channel.publish({ kind: 'entity', entityType: 'Host', operation: 'created' });
     channel.publish({ kind: 'entity', entityType: 'Host', operation: 'created' });
     channel.publish({ kind: 'auth', operation: 'logged_out' });
-    expect(await events(metrics)).to.deep.equal([
+    expect(await scrapedEvents(metrics)).to.deep.equal([
       ['Host', 'created', 2],
       ['auth', 'logged_out', 1],
     ]);
@@ -49,7 +41,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
       { kind: 'telemetry', operation: 'plan_selected' },
     ]);
     channel.publish([]);
-    expect(await events(metrics)).to.deep.equal([
+    expect(await scrapedEvents(metrics)).to.deep.equal([
       ['Service', 'deleted', 2],
       ['telemetry', 'plan_selected', 1],
     ]);
@@ -59,7 +51,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
     expect(() => channel.publish(null)).to.not.throw();
     expect(() => channel.publish('Host created')).to.not.throw();
     expect(() => channel.publish([{ kind: 'entity' }, 42])).to.not.throw();
-    expect(await events(metrics)).to.deep.equal([['unknown', 'unknown', 4]]);
+    expect(await scrapedEvents(metrics)).to.deep.equal([['unknown', 'unknown', 4]]);
   });
 
   it('subscribes once however often it is asked, so no event is counted twice', async () => {
@@ -67,7 +59,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
     channel.publish({ kind: 'entity', entityType: 'Tag', operation: 'created' });
     again();
     channel.publish({ kind: 'entity', entityType: 'Tag', operation: 'created' });
-    expect(await events(metrics)).to.deep.equal([['Tag', 'created', 1]]);
+    expect(await scrapedEvents(metrics)).to.deep.equal([['Tag', 'created', 1]]);
   });
 
   it('stops counting once unsubscribed', async () => {
@@ -75,7 +67,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
     unsubscribe();
     channel.publish({ kind: 'entity', entityType: 'Tag', operation: 'created' });
     channel.publish([{ kind: 'entity', entityType: 'Tag', operation: 'created' }]);
-    expect(await events(metrics)).to.deep.equal([['Tag', 'created', 1]]);
+    expect(await scrapedEvents(metrics)).to.deep.equal([['Tag', 'created', 1]]);
   });
 
   it('keeps instances apart: each counts for itself, and unsubscribes alone', async () => {
@@ -85,8 +77,8 @@ describe('observer on the scanopy:events diagnostics channel', () => {
       channel.publish({ kind: 'entity', entityType: 'Port', operation: 'created' });
       unsubscribeOther();
       channel.publish({ kind: 'entity', entityType: 'Port', operation: 'created' });
-      expect(await events(metrics)).to.deep.equal([['Port', 'created', 2]]);
-      expect(await events(other)).to.deep.equal([['Port', 'created', 1]]);
+      expect(await scrapedEvents(metrics)).to.deep.equal([['Port', 'created', 2]]);
+      expect(await scrapedEvents(other)).to.deep.equal([['Port', 'created', 1]]);
     } finally {
       unsubscribeOther();
       await other.shutdown();
@@ -97,7 +89,7 @@ describe('observer on the scanopy:events diagnostics channel', () => {
     const bus = new EventBus({ logger: () => undefined });
     await bus.publish({ kind: 'entity', entityType: 'Subnet', operation: 'updated' });
     await bus.publish({ kind: 'auth', operation: 'api_key_auth_failed' });
-    expect(await events(metrics)).to.deep.equal([
+    expect(await scrapedEvents(metrics)).to.deep.equal([
       ['Subnet', 'updated', 1],
       ['auth', 'api_key_auth_failed', 1],
     ]);

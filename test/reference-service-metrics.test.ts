@@ -7,7 +7,7 @@ import { createApp } from '../reference-service/app';
 import { DEMO_API_KEY, DEMO_DAEMON_KEY, DEMO_USER_SESSION } from '../reference-service/auth';
 import { STREAM_CHUNKS } from '../reference-service/routes';
 import { expect } from './helpers/chai';
-import { sample, series } from './helpers/exposition';
+import { requestsRow, requestsTotal, sample, series, table } from './helpers/exposition';
 import { scrape } from './helpers/http';
 import { checkMetrics } from './helpers/promtool';
 import { listen } from './helpers/server';
@@ -103,32 +103,21 @@ describe('metrics on the reference service', () => {
     expect((await call('anonymous', 'POST', '/api/v1/services', '{not json')).status).to.equal(400);
 
     const text = await scrape(server.url, TOKEN);
-    const line = (
-      method: string,
-      path: string,
-      status: string,
-      entity_type: string,
-      value: number,
-    ) => ({
-      name: 'http_requests_total',
-      labels: { method, path, status, entity_type },
-      value,
-    });
-    expect(series(text, 'http_requests_total')).to.deep.equal([
-      line('POST', '/api/v1/hosts', '201', 'user', 3),
-      line('GET', '/api/v1/hosts', '200', 'user', 1),
-      line('GET', '/api/v1/hosts/:id', '200', 'user', 1),
-      line('PUT', '/api/v1/hosts/:id', '200', 'user', 1),
-      line('DELETE', '/api/v1/hosts/:id', '200', 'user', 1),
-      line('GET', '/api/v1/hosts/:id', '404', 'user', 1),
-      line('POST', '/api/v1/networks', '201', 'api_key', 1),
-      line('PUT', '/api/v1/networks/:id', '200', 'api_key', 1),
-      line('POST', '/api/v1/subnets', '201', 'daemon', 1),
-      line('DELETE', '/api/v1/subnets/:id', '200', 'daemon', 1),
-      line('POST', '/api/v1/services', '201', 'anonymous', 1),
-      line('GET', '/api/v1/services', '200', 'anonymous', 1),
-      line('GET', '/api/health', '200', 'anonymous', 1),
-      line('POST', '/api/v1/services', '400', 'anonymous', 1),
+    expect(table(text, 'http_requests_total')).to.deep.equal([
+      requestsRow('POST', '/api/v1/hosts', '201', 'user', 3),
+      requestsRow('GET', '/api/v1/hosts', '200', 'user', 1),
+      requestsRow('GET', '/api/v1/hosts/:id', '200', 'user', 1),
+      requestsRow('PUT', '/api/v1/hosts/:id', '200', 'user', 1),
+      requestsRow('DELETE', '/api/v1/hosts/:id', '200', 'user', 1),
+      requestsRow('GET', '/api/v1/hosts/:id', '404', 'user', 1),
+      requestsRow('POST', '/api/v1/networks', '201', 'api_key', 1),
+      requestsRow('PUT', '/api/v1/networks/:id', '200', 'api_key', 1),
+      requestsRow('POST', '/api/v1/subnets', '201', 'daemon', 1),
+      requestsRow('DELETE', '/api/v1/subnets/:id', '200', 'daemon', 1),
+      requestsRow('POST', '/api/v1/services', '201', 'anonymous', 1),
+      requestsRow('GET', '/api/v1/services', '200', 'anonymous', 1),
+      requestsRow('GET', '/api/health', '200', 'anonymous', 1),
+      requestsRow('POST', '/api/v1/services', '400', 'anonymous', 1),
     ]);
     expect(
       sample(text, 'http_request_duration_seconds_count', {
@@ -142,7 +131,7 @@ describe('metrics on the reference service', () => {
         path: '/api/v1/hosts/:id',
       }),
     ).to.equal(2);
-    expect(series(text, 'scanopy_events_total').map((s) => [s.labels, s.value])).to.deep.equal([
+    expect(table(text, 'scanopy_events_total')).to.deep.equal([
       [{ entity: 'Host', operation: 'created' }, 3],
       [{ entity: 'Host', operation: 'updated' }, 1],
       [{ entity: 'Host', operation: 'deleted' }, 1],
@@ -167,11 +156,11 @@ describe('metrics on the reference service', () => {
     const text = await scrape(server.url, TOKEN);
     // Auth is router-level middleware that answers before the route runs: the 401 still carries
     // the pattern of the route that was matched.
-    expect(series(text, 'http_requests_total').map((s) => [s.labels, s.value])).to.deep.equal([
+    expect(table(text, 'http_requests_total')).to.deep.equal([
       [{ method: 'GET', path: '/api/v1/hosts', status: '401', entity_type: 'anonymous' }, 1],
       [{ method: 'POST', path: '/api/v1/hosts', status: '401', entity_type: 'anonymous' }, 1],
     ]);
-    expect(series(text, 'scanopy_events_total').map((s) => [s.labels, s.value])).to.deep.equal([
+    expect(table(text, 'scanopy_events_total')).to.deep.equal([
       [{ entity: 'auth', operation: 'login_failed' }, 1],
       [{ entity: 'auth', operation: 'api_key_auth_failed' }, 1],
     ]);
@@ -185,7 +174,7 @@ describe('metrics on the reference service', () => {
     expect(await refused.text()).to.equal('Invalid or missing token');
     await scrape(server.url, TOKEN);
     const text = await scrape(server.url, TOKEN);
-    expect(series(text, 'http_requests_total').map((s) => [s.labels, s.value])).to.deep.equal([
+    expect(table(text, 'http_requests_total')).to.deep.equal([
       [{ method: 'GET', path: '/metrics', status: '401', entity_type: 'anonymous' }, 1],
       [{ method: 'GET', path: '/metrics', status: '200', entity_type: 'anonymous' }, 1],
     ]);
@@ -198,14 +187,7 @@ describe('metrics on the reference service', () => {
     expect(failed.status).to.equal(500);
     expect(failed.envelope.error).to.equal('Internal server error');
     const text = await scrape(server.url, TOKEN);
-    expect(
-      sample(text, 'http_requests_total', {
-        method: 'GET',
-        path: '/api/v1/debug/error',
-        status: '500',
-        entity_type: 'daemon',
-      }),
-    ).to.equal(1);
+    expect(requestsTotal(text, 'GET', '/api/v1/debug/error', '500', 'daemon')).to.equal(1);
     expect(errors).to.have.length(1);
     expect((errors[0] as Error).message).to.equal('boom');
   });

@@ -1,8 +1,6 @@
 // Path variants of the metrics route through the preload's first middleware, in front of a Koa
 // service with its own router and catch-all: only the exact path (any query string) is the route;
 // every variant goes to the service, never to the metrics text, whatever token it carries.
-import http from 'node:http';
-
 import Router from '@koa/router';
 import fc from 'fast-check';
 import Koa from 'koa';
@@ -11,6 +9,8 @@ import type { ScanopyMetrics } from 'scanopy-metrics';
 
 import { expect } from './helpers/chai';
 import { series } from './helpers/exposition';
+import { rawRequest } from './helpers/http';
+import type { RawResponse } from './helpers/http';
 import { listen } from './helpers/server';
 import type { ListeningServer } from './helpers/server';
 
@@ -18,33 +18,14 @@ const TOKEN = 'paths-token-0e6a93';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const SERVICE_404 = 'service 404';
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /**
  * Sends `target` as the request target exactly as written (fetch and `new URL` would normalize
  * `//metrics` or dot segments away before sending).
  */
-function send(server: ListeningServer, target: string, token?: string): Promise<Answer> {
+function send(server: ListeningServer, target: string, token?: string): Promise<RawResponse> {
   const headers: Record<string, string> =
     token === undefined ? {} : { Authorization: `Bearer ${token}` };
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: server.port, path: target, headers, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.once('error', reject);
-      },
-    );
-    req.once('error', reject);
-    req.end();
-  });
+  return rawRequest(server.url, { path: target, headers, verbatimPath: true });
 }
 
 interface Service {
@@ -82,19 +63,19 @@ async function startService(path?: string, authFailuresPerMinute?: number): Prom
   return { metrics, server: await listen(app), seen };
 }
 
-function expectRoute401(answer: Answer, what: string): void {
+function expectRoute401(answer: RawResponse, what: string): void {
   expect(answer.status, what).to.equal(401);
   expect(answer.body, what).to.equal('Invalid or missing token');
   expect(answer.headers['www-authenticate'], what).to.equal('Bearer');
 }
 
-function expectRoute200(answer: Answer, what: string): void {
+function expectRoute200(answer: RawResponse, what: string): void {
   expect(answer.status, what).to.equal(200);
   expect(answer.headers['content-type'], what).to.equal(CONTENT_TYPE);
   expect(answer.body, what).to.contain('# TYPE http_requests_total counter\n');
 }
 
-function expectService404(answer: Answer, what: string): void {
+function expectService404(answer: RawResponse, what: string): void {
   expect(answer.status, what).to.equal(404);
   expect(answer.body, what).to.equal(SERVICE_404);
   expect(answer.headers['content-type'], what).to.not.equal(CONTENT_TYPE);

@@ -1,10 +1,10 @@
 // The failed-authentication limit of the metrics route: 30 failures per client address and minute
 // by default, then 429 with Retry-After; the right token is never limited; other addresses are
 // not affected; 0 turns it off. Then FailureLimiter itself, with an injected clock.
-import http from 'node:http';
-
 import { FailureLimiter } from '../src/rate-limit';
 import { expect } from './helpers/chai';
+import { rawRequest } from './helpers/http';
+import type { RawResponse } from './helpers/http';
 import { InProcess } from './helpers/in-process';
 import { startMetricsApp } from './helpers/metrics-app';
 import type { MetricsApp } from './helpers/metrics-app';
@@ -14,34 +14,13 @@ const TOKEN = 'limit-token-4b8e1d';
 const REFUSED = 'Invalid or missing token';
 const LIMITED = 'Too many failed attempts';
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/**
- * GET the metrics route on a connection of its own, from `localAddress` (Linux routes all of
- * 127.0.0.0/8 to the loopback interface, so 127.0.0.2 is a second client on the same machine).
- */
+/** GET the metrics route on a connection of its own, from `localAddress` (127.0.0.2: another client). */
 function get(
   url: string,
   headers: Record<string, string> | string[] = {},
   localAddress = '127.0.0.1',
-): Promise<Answer> {
-  const target = new URL('/metrics', url);
-  const raw = Array.isArray(headers) ? ['Host', target.host, ...headers] : headers;
-  return new Promise((resolve, reject) => {
-    const req = http.request(target, { headers: raw, agent: false, localAddress }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.end();
-  });
+): Promise<RawResponse> {
+  return rawRequest(url, { path: '/metrics', headers, localAddress });
 }
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -55,13 +34,13 @@ const FAILURES: (Record<string, string> | string[])[] = [
   bearer(`${TOKEN}x`),
 ];
 
-function expectRefused(answer: Answer, what: string): void {
+function expectRefused(answer: RawResponse, what: string): void {
   expect(answer.status, what).to.equal(401);
   expect(answer.body, what).to.equal(REFUSED);
   expect(answer.headers['www-authenticate'], what).to.equal('Bearer');
 }
 
-function expectLimited(answer: Answer, what = 'limited'): number {
+function expectLimited(answer: RawResponse, what = 'limited'): number {
   expect(answer.status, what).to.equal(429);
   expect(answer.body, what).to.equal(LIMITED);
   expect(answer.headers['cache-control'], what).to.equal('no-store');

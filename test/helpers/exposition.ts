@@ -109,3 +109,49 @@ export function metricTypes(text: string): Record<string, string> {
   }
   return types;
 }
+
+/** One sample as `[labels, value]`. */
+export type Row = [Record<string, string>, number];
+
+/** The samples named `name` as `[labels, value]` rows, in order, to compare a whole metric at once. */
+export function table(text: string, name: string): Row[] {
+  return series(text, name).map((s) => [s.labels, s.value]);
+}
+
+/** The `table(text, 'http_requests_total')` row of one kind of request. */
+export function requestsRow(
+  method: string,
+  path: string,
+  status: string,
+  entity_type: string,
+  value: number,
+): Row {
+  return [{ method, path, status, entity_type }, value];
+}
+
+/** The value of `http_requests_total` for one kind of request, by an anonymous caller by default. */
+export function requestsTotal(
+  text: string,
+  method: string,
+  path: string,
+  status: string,
+  entity_type = 'anonymous',
+): number {
+  return sample(text, 'http_requests_total', { method, path, status, entity_type });
+}
+
+/** The value of `scanopy_events_total` for one entity and operation. */
+export function eventsTotal(text: string, entity: string, operation: string): number {
+  return sample(text, 'scanopy_events_total', { entity, operation });
+}
+
+/** Every `scanopy_events_total` sample of a fresh scrape as `[entity, operation, value]`, in order. */
+export async function scrapedEvents(metrics: {
+  scrape(): Promise<string>;
+}): Promise<[string, string, number][]> {
+  return series(await metrics.scrape(), 'scanopy_events_total').map((s) => [
+    s.labels.entity,
+    s.labels.operation,
+    s.value,
+  ]);
+}

@@ -4,7 +4,7 @@
 import { expect } from './chai';
 import { Children } from './child';
 import type { ChildService } from './child';
-import { sample, series } from './exposition';
+import { eventsTotal, requestsTotal, sample, series } from './exposition';
 import { rawRequest } from './http';
 import type { RawResponse } from './http';
 
@@ -21,6 +21,32 @@ export function get(
 
 export function post(url: string, path: string): Promise<RawResponse> {
   return rawRequest(url, { method: 'POST', path });
+}
+
+/** No Authorization header, then the right token. */
+export const WITHOUT_AND_WITH_TOKEN: readonly Record<string, string>[] = [
+  {},
+  { Authorization: `Bearer ${TOKEN}` },
+];
+
+/**
+ * GETs the metrics route once with each of `headerSets`; each answer must be `status` with `body`.
+ * Returns the answers, in order.
+ */
+export async function expectMetricsRouteAnswers(
+  url: string,
+  headerSets: readonly Record<string, string>[],
+  status: number,
+  body: string,
+): Promise<RawResponse[]> {
+  const responses: RawResponse[] = [];
+  for (const headers of headerSets) {
+    const response = await get(url, '/metrics', headers);
+    expect(response.status).to.equal(status);
+    expect(response.body).to.equal(body);
+    responses.push(response);
+  }
+  return responses;
 }
 
 /** GET the metrics route with the token; fails the test unless it answers 200. */
@@ -49,26 +75,24 @@ export function describePreloadedService(title: string, options: PreloadedServic
 
     it('answers 404 "Metrics not enabled" when no token is configured', async () => {
       const service = await start();
-      for (const headers of [{}, { Authorization: `Bearer ${TOKEN}` }] as Record<
-        string,
-        string
-      >[]) {
-        const response = await get(service.url, '/metrics', headers);
-        expect(response.status).to.equal(404);
-        expect(response.body).to.equal('Metrics not enabled');
-      }
+      await expectMetricsRouteAnswers(
+        service.url,
+        WITHOUT_AND_WITH_TOKEN,
+        404,
+        'Metrics not enabled',
+      );
       expect(service.stderr()).to.equal('');
     });
 
     it('answers 401 without a token and with a wrong one, 200 with the right one', async () => {
       const service = await start({ SCANOPY_METRICS_TOKEN: TOKEN });
-      for (const headers of [{}, { Authorization: 'Bearer wrong-token' }] as Record<
-        string,
-        string
-      >[]) {
-        const response = await get(service.url, '/metrics', headers);
-        expect(response.status).to.equal(401);
-        expect(response.body).to.equal('Invalid or missing token');
+      const refused = await expectMetricsRouteAnswers(
+        service.url,
+        [{}, { Authorization: 'Bearer wrong-token' }],
+        401,
+        'Invalid or missing token',
+      );
+      for (const response of refused) {
         expect(response.headers['www-authenticate']).to.equal('Bearer');
       }
       const response = await get(service.url, '/metrics', { Authorization: `Bearer ${TOKEN}` });
@@ -86,14 +110,7 @@ export function describePreloadedService(title: string, options: PreloadedServic
         expect(JSON.parse(response.body)).to.deep.equal({ app: 'app1', id: '1' });
       }
       const text = await scrapeChild(service.url);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: HOSTS,
-          status: '200',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(3);
+      expect(requestsTotal(text, 'GET', HOSTS, '200')).to.equal(3);
       // Nothing else was served before this scrape (which is counted after it answers).
       expect(series(text, 'http_requests_total')).to.have.length(1);
       const labels = { method: 'GET', path: HOSTS };
@@ -109,9 +126,8 @@ export function describePreloadedService(title: string, options: PreloadedServic
       await get(service.url, '/api/v1/hosts/8', { 'x-entity-type': 'daemon' });
       await get(service.url, '/api/v1/hosts/9', { 'x-entity-type': 'user' });
       const text = await scrapeChild(service.url);
-      const labels = { method: 'GET', path: HOSTS, status: '200' };
-      expect(sample(text, 'http_requests_total', { ...labels, entity_type: 'daemon' })).to.equal(2);
-      expect(sample(text, 'http_requests_total', { ...labels, entity_type: 'user' })).to.equal(1);
+      expect(requestsTotal(text, 'GET', HOSTS, '200', 'daemon')).to.equal(2);
+      expect(requestsTotal(text, 'GET', HOSTS, '200', 'user')).to.equal(1);
     });
 
     it("leaves the service's own answers alone: its 404 for an unknown path is untouched", async () => {
@@ -120,14 +136,7 @@ export function describePreloadedService(title: string, options: PreloadedServic
       expect(response.status).to.equal(404);
       expect(response.body).to.equal('Not Found');
       const text = await scrapeChild(service.url);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: 'unmatched',
-          status: '404',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(1);
+      expect(requestsTotal(text, 'GET', 'unmatched', '404')).to.equal(1);
     });
 
     it('answers the scrape before a service middleware that rejects every request', async () => {
@@ -140,22 +149,8 @@ export function describePreloadedService(title: string, options: PreloadedServic
       const refused = await get(service.url, '/metrics');
       expect(refused.status).to.equal(401);
       const text = await scrapeChild(service.url);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: 'unmatched',
-          status: '403',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(2);
-      expect(
-        sample(text, 'http_requests_total', {
-          method: 'GET',
-          path: '/metrics',
-          status: '401',
-          entity_type: 'anonymous',
-        }),
-      ).to.equal(1);
+      expect(requestsTotal(text, 'GET', 'unmatched', '403')).to.equal(2);
+      expect(requestsTotal(text, 'GET', '/metrics', '401')).to.equal(1);
     });
 
     it('counts the events the service publishes on the scanopy:events channel, exactly', async () => {
@@ -164,15 +159,9 @@ export function describePreloadedService(title: string, options: PreloadedServic
       await post(service.url, '/publish?n=2&kind=auth&operation=login_success');
       await post(service.url, '/publish?n=1&entityType=Subnet&operation=deleted');
       const text = await scrapeChild(service.url);
-      expect(
-        sample(text, 'scanopy_events_total', { entity: 'Host', operation: 'created' }),
-      ).to.equal(5);
-      expect(
-        sample(text, 'scanopy_events_total', { entity: 'auth', operation: 'login_success' }),
-      ).to.equal(2);
-      expect(
-        sample(text, 'scanopy_events_total', { entity: 'Subnet', operation: 'deleted' }),
-      ).to.equal(1);
+      expect(eventsTotal(text, 'Host', 'created')).to.equal(5);
+      expect(eventsTotal(text, 'auth', 'login_success')).to.equal(2);
+      expect(eventsTotal(text, 'Subnet', 'deleted')).to.equal(1);
       expect(series(text, 'scanopy_events_total')).to.have.length(3);
     });
 
@@ -191,21 +180,14 @@ export function describePreloadedService(title: string, options: PreloadedServic
       });
       await post(second, '/publish?n=4');
 
-      const labels = { method: 'GET', path: HOSTS, status: '200', entity_type: 'anonymous' };
       const fromFirst = await scrapeChild(first);
-      expect(sample(fromFirst, 'http_requests_total', labels)).to.equal(3);
-      expect(
-        sample(fromFirst, 'scanopy_events_total', { entity: 'Host', operation: 'created' }),
-      ).to.equal(4);
+      expect(requestsTotal(fromFirst, 'GET', HOSTS, '200')).to.equal(3);
+      expect(eventsTotal(fromFirst, 'Host', 'created')).to.equal(4);
       const fromSecond = await scrapeChild(second);
-      expect(sample(fromSecond, 'http_requests_total', labels)).to.equal(3);
+      expect(requestsTotal(fromSecond, 'GET', HOSTS, '200')).to.equal(3);
       // The first app's scrape shows in the second app's exposition: one set of metrics.
-      expect(sample(fromSecond, 'http_requests_total', { ...labels, path: '/metrics' })).to.equal(
-        1,
-      );
-      expect(
-        sample(fromSecond, 'scanopy_events_total', { entity: 'Host', operation: 'created' }),
-      ).to.equal(4);
+      expect(requestsTotal(fromSecond, 'GET', '/metrics', '200')).to.equal(1);
+      expect(eventsTotal(fromSecond, 'Host', 'created')).to.equal(4);
     });
 
     it('keeps nothing alive: the service exits by itself once it closes its servers', async () => {

@@ -9,7 +9,7 @@ export {
 } from './route';
 export { MetricsObserver } from './observer';
 export { TokenSet, bearerCredential } from './bearer';
-export { MetricsPipeline, type PipelineOptions } from './pipeline';
+export { MetricsPipeline, type PipelineOptions, type Exposition } from './pipeline';
 export {
   Instruments,
   type InstrumentsOptions,

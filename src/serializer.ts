@@ -7,18 +7,7 @@ import { ByteWriter } from './byte-writer';
 import type { Counter } from './metrics/counter';
 import { Histogram } from './metrics/histogram';
 
-/**
- * Writes the Prometheus text format exactly as OTel's `PrometheusSerializer` does (a test compares
- * the two byte for byte), but fast enough for large scrapes and without stalling the service:
- *
- * - the label text of a series (`method="GET",path="/x"`) is encoded once per attributes object
- *   and cached in a WeakMap: the SDK and this package both keep one attributes object per series,
- *   so later scrapes only copy bytes and write numbers;
- * - the text goes into one growing Buffer, not into a string built by concatenation, which for a
- *   10,000-series scrape spends most of its time in garbage collection;
- * - the work is cut into slices of at most `sliceMs`, with a turn of the event loop between them,
- *   so requests keep being served during a scrape of any size.
- */
+/** Options of PrometheusTextSerializer, as PrometheusSerializer names them. */
 export interface SerializerOptions {
   withoutScopeInfo?: boolean;
   withoutTargetInfo?: boolean;
@@ -111,8 +100,21 @@ function head(name: string): Head {
   return { open: encode(`${name}{`), bare: encode(`${name} `) };
 }
 
+/**
+ * Writes the Prometheus text format exactly as OTel's `PrometheusSerializer` does (a test compares
+ * the two byte for byte), but fast enough for large scrapes and without stalling the service:
+ *
+ * - the label text of a series (`method="GET",path="/x"`) is encoded once per attributes object
+ *   and cached in a WeakMap: the SDK and this package both keep one attributes object per series,
+ *   so later scrapes only copy bytes and write numbers;
+ * - the text goes into one growing Buffer, not into a string built by concatenation, which for a
+ *   10,000-series scrape spends most of its time in garbage collection;
+ * - the work is cut into slices of at most `sliceMs`, with a turn of the event loop between them,
+ *   so requests keep being served during a scrape of any size.
+ */
 export class PrometheusTextSerializer {
   private readonly labels = new WeakMap<Attributes, Uint8Array>();
+  private readonly scopedLabels = new WeakMap<Attributes, { scope: string; bytes: Uint8Array }>();
   private readonly bucketLabels = new WeakMap<readonly number[], readonly Uint8Array[]>();
   private readonly withoutScopeInfo: boolean;
   private readonly withoutTargetInfo: boolean;
@@ -219,7 +221,13 @@ export class PrometheusTextSerializer {
       this.labels.set(attributes, labels);
     }
     if (scope.length === 0) return labels;
-    return labels.length === 0 ? encode(scope) : Buffer.concat([labels, COMMA, encode(scope)]);
+    // With scope labels on, the joined text is cached too, for the scope it was made for.
+    const scoped = this.scopedLabels.get(attributes);
+    if (scoped?.scope === scope) return scoped.bytes;
+    const bytes =
+      labels.length === 0 ? encode(scope) : Buffer.concat([labels, COMMA, encode(scope)]);
+    this.scopedLabels.set(attributes, { scope, bytes });
+    return bytes;
   }
 
   private leLabels(boundaries: readonly number[]): readonly Uint8Array[] {

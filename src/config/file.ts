@@ -6,7 +6,7 @@ import { FILE } from './file-schema';
 import { validate } from './schema';
 import { substitute } from './substitute';
 import type { LogLevel, PartialSettings } from './types';
-import { parseKeyValueList } from './values';
+import { parseIdentifier, parseKeyValueList, parsePath } from './values';
 import { readViews, type RawView } from './views';
 
 /** What YAML makes of a substituted plain value, if that is a scalar; else the text itself. */
@@ -158,8 +158,18 @@ export function readConfigFile(
   settings.sdkViews = sdk;
 
   const ours = raw['instrumentation/development']?.js?.[PACKAGE_NAME];
-  if (ours?.path !== undefined) settings.path = ours.path;
-  if (ours?.entity_type_key !== undefined) settings.entityTypeKey = ours.entity_type_key;
+  // Values the file gives are checked as strictly as the environment's, by the same parsers.
+  const at = `instrumentation/development.js.${PACKAGE_NAME}`;
+  if (ours?.path !== undefined) {
+    const path = parsePath(ours.path);
+    if ('error' in path) problems.push(`${at}.path: ${path.error}`);
+    else settings.path = path.value;
+  }
+  if (ours?.entity_type_key !== undefined) {
+    const key = parseIdentifier(ours.entity_type_key);
+    if ('error' in key) problems.push(`${at}.entity_type_key: ${key.error}`);
+    else settings.entityTypeKey = key.value;
+  }
   if (ours?.auth_failures_per_minute !== undefined) {
     settings.authFailuresPerMinute = ours.auth_failures_per_minute;
   }

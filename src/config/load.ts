@@ -5,7 +5,6 @@ import { DEFAULT_METRICS_PATH } from '../route';
 import { readEnv } from './env';
 import { readConfigFile } from './file';
 import type { PartialSettings, Settings } from './types';
-import { parseIdentifier, parsePath } from './values';
 
 export const DEFAULT_CONFIG_FILE = 'otel-config.yaml';
 
@@ -46,19 +45,6 @@ export function loadSettings(
     const read = readConfigFile(file, env);
     problems.push(...read.problems);
     fromFile = read.settings;
-    // Values the file gives are checked as strictly as the environment's.
-    if (fromFile.path !== undefined) {
-      const p = parsePath(fromFile.path);
-      if ('error' in p)
-        problems.push(`${file}: instrumentation/development.js.scanopy-metrics.path: ${p.error}`);
-    }
-    if (fromFile.entityTypeKey !== undefined) {
-      const k = parseIdentifier(fromFile.entityTypeKey);
-      if ('error' in k)
-        problems.push(
-          `${file}: instrumentation/development.js.scanopy-metrics.entity_type_key: ${k.error}`,
-        );
-    }
   }
 
   if (problems.length > 0) {

@@ -49,10 +49,3 @@ export interface Settings {
 
 /** What one source (environment or file) says; absent keys leave the next source's value. */
 export type PartialSettings = Partial<Settings>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('; '));
-    this.name = 'ConfigError';
-  }
-}

@@ -5,7 +5,7 @@ import path from 'node:path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** The preload exactly as a service starts it (`node --require scanopy-metrics/register`). */
-export const REGISTER_PATH = path.join(REPO_ROOT, 'dist', 'register.js');
+export const REGISTER_PATH = path.join(REPO_ROOT, 'dist', 'preload', 'register.js');
 
 /** Bearer token of the metrics route in every benchmark server. */
 export const BENCH_TOKEN = 'bench-token-5f2c8a';

@@ -106,7 +106,7 @@ export async function hotPath(sizes: Sizes, progress: (line: string) => void): P
       'CPU = process.cpuUsage() (user+system, all threads) of the server between start and stop,' +
         ' ÷ requests; includes the scrapes made once a second throughout (scanopy-metrics with' +
         ' its bearer token).',
-      'scanopy-metrics is started with --require dist/register.js and SCANOPY_METRICS_TOKEN (the' +
+      'scanopy-metrics is started with --require dist/preload/register.js and SCANOPY_METRICS_TOKEN (the' +
         ' preload); prom-client and otel-sdk are a recording middleware put first by hand.',
       '× bare = median ÷ median of bare; paired = median over rounds of (round ÷ same round of bare).',
     ],

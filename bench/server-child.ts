@@ -4,7 +4,7 @@
 // longest block. Arguments: <variant> <wiring> <labelSets>, where
 //   variant  bare | scanopy-metrics | prom-client | otel-sdk
 //   wiring   preload (scanopy-metrics only: the process was started with --require
-//            dist/register.js and SCANOPY_METRICS_TOKEN, and must find the preloaded instance)
+//            dist/preload/register.js and SCANOPY_METRICS_TOKEN, and must find the preloaded instance)
 //            | manual (the library's middleware is put first in the app by hand)
 //   labelSets  label sets recorded before serving (10,000 for the event-loop benchmark)
 import type { AddressInfo } from 'node:net';

@@ -35,7 +35,7 @@ function serverEnv(preload: boolean): NodeJS.ProcessEnv {
 /**
  * Starts a server child and creates the host it will be asked for. `scanopy-metrics` without
  * label sets is started exactly as the preload is meant to be used: `node --require
- * <repo>/dist/register.js` with SCANOPY_METRICS_TOKEN set, so the real preload path is measured.
+ * <repo>/dist/preload/register.js` with SCANOPY_METRICS_TOKEN set, so the real preload path is measured.
  * With label sets it is wired by hand (the preload's default cardinality limit is 2000).
  */
 export async function startServer(variant: ServerVariant, labelSets = 0): Promise<BenchServer> {

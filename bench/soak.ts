@@ -1,6 +1,6 @@
 // `npm run soak`: minutes of mixed traffic against the preloaded reference service, scraped every
 // second, to show that its memory levels off once the label sets exist (issue 5). The service runs
-// in a child (`node --expose-gc --require dist/register.js --require soak-memory.js
+// in a child (`node --expose-gc --require dist/preload/register.js --require soak-memory.js
 // build/reference-service/server.js`) that reports its memory over IPC; this process generates
 // the traffic (CRUD as every kind of caller, random URLs and methods, wrong credentials, thrown
 // errors, streamed bodies; the service publishes an event per write and per rejected credential)

@@ -1,15 +1,20 @@
+// The package's public API.
 export * from './types';
 export { createMetrics, ScanopyMetrics, type ScanopyMetricsOptions } from './scanopy-metrics';
-export { httpMetrics, type HttpMetricsOptions, DEFAULT_ENTITY_TYPE_KEY } from './middleware';
+export {
+  httpMetrics,
+  type HttpMetricsOptions,
+  DEFAULT_ENTITY_TYPE_KEY,
+} from './recorder/middleware';
 export {
   metricsRoute,
   type MetricsRouteOptions,
   DEFAULT_METRICS_PATH,
   CONTENT_TYPE,
-} from './route';
-export { MetricsObserver } from './observer';
-export { TokenSet, bearerCredential } from './bearer';
-export { MetricsPipeline, type PipelineOptions, type Exposition } from './pipeline';
+} from './route/route';
+export { MetricsObserver } from './events/observer';
+export { TokenSet, bearerCredential } from './auth/bearer';
+export { MetricsPipeline, type PipelineOptions, type Exposition } from './collection/pipeline';
 export {
   Instruments,
   type InstrumentsOptions,
@@ -18,10 +23,10 @@ export {
   HTTP_REQUESTS_TOTAL,
   HTTP_REQUEST_DURATION_SECONDS,
   SCANOPY_EVENTS_TOTAL,
-} from './instruments';
-export { DEFAULT_BUCKETS } from './metrics/histogram';
+} from './collection/instruments';
+export { DEFAULT_BUCKETS } from './series/histogram';
 export { VERSION } from './version';
-export { preloaded, startPreload, type Preload } from './preload';
+export { preloaded, startPreload, type Preload } from './preload/preload';
 export { loadSettings, DEFAULTS as DEFAULT_SETTINGS } from './config/load';
 export type { Settings } from './config/types';
-export { KoaMetricsInstrumentation } from './instrumentation';
+export { KoaMetricsInstrumentation } from './preload/instrumentation';

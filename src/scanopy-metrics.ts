@@ -1,11 +1,12 @@
+// createMetrics: the pipeline, middleware, route and observer of one process, put together.
 import type { Middleware } from 'koa';
-import { TokenSet } from './bearer';
-import { FailureLimiter } from './rate-limit';
-import { eventVocabulary } from './labels';
-import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './middleware';
-import { MetricsObserver } from './observer';
-import { MetricsPipeline, type PipelineOptions } from './pipeline';
-import { DEFAULT_METRICS_PATH, metricsRoute } from './route';
+import { TokenSet } from './auth/bearer';
+import { FailureLimiter } from './auth/rate-limit';
+import { eventVocabulary } from './labels/event-labels';
+import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './recorder/middleware';
+import { MetricsObserver } from './events/observer';
+import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
+import { DEFAULT_METRICS_PATH, metricsRoute } from './route/route';
 import { parsePath } from './config/values';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {

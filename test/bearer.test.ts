@@ -1,7 +1,7 @@
 // Reading the bearer credential, and the token set the metrics route compares it with.
 import { inspect } from 'node:util';
 
-import { TokenSet, bearerCredential } from '../src/bearer';
+import { TokenSet, bearerCredential } from '../src/auth/bearer';
 import { expect } from './helpers/chai';
 
 describe('bearerCredential', () => {

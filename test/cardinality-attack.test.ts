@@ -13,7 +13,7 @@ import Koa from 'koa';
 import { CALLER_KINDS, EVENTS_CHANNEL, createMetrics } from 'scanopy-metrics';
 import type { ScanopyMetrics } from 'scanopy-metrics';
 
-import { KNOWN_ENTITIES, KNOWN_METHODS, KNOWN_OPERATIONS } from '../src/vocabulary';
+import { KNOWN_ENTITIES, KNOWN_METHODS, KNOWN_OPERATIONS } from '../src/labels/vocabulary';
 import { expect } from './helpers/chai';
 import { parseExposition, series } from './helpers/exposition';
 import type { Sample } from './helpers/exposition';

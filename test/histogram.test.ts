@@ -1,7 +1,7 @@
 // Bucket placement of the duration histogram: Prometheus `le` semantics, in seconds.
 import { hrTime } from '@opentelemetry/core';
 
-import { DEFAULT_BUCKETS, Histogram } from '../src/metrics/histogram';
+import { DEFAULT_BUCKETS, Histogram } from '../src/series/histogram';
 import { expect } from './helpers/chai';
 
 function histogram(boundaries?: readonly number[]): Histogram {

@@ -1,7 +1,7 @@
 // The hot path's cache from label tuples to series: bounded, and past its bound the
 // recordings stay exact (they are resolved through the series maps each time).
-import { Instruments } from '../src/instruments';
-import { LabelCache } from '../src/metrics/label-cache';
+import { Instruments } from '../src/collection/instruments';
+import { LabelCache } from '../src/series/label-cache';
 import { expect } from './helpers/chai';
 
 describe('LabelCache', () => {

@@ -1,13 +1,8 @@
 // The pure helpers that fold what a request or an event carries into bounded label values.
 import type { Context } from 'koa';
 
-import {
-  eventLabels,
-  eventVocabulary,
-  foldCallerKind,
-  foldMethod,
-  routePattern,
-} from '../src/labels';
+import { eventLabels, eventVocabulary } from '../src/labels/event-labels';
+import { foldCallerKind, foldMethod, routePattern } from '../src/labels/http-labels';
 import { expect } from './helpers/chai';
 
 describe('foldMethod', () => {

@@ -1,7 +1,7 @@
 // The failed-authentication limit of the metrics route: 30 failures per client address and minute
 // by default, then 429 with Retry-After; the right token is never limited; other addresses are
 // not affected; 0 turns it off. Then FailureLimiter itself, with an injected clock.
-import { FailureLimiter } from '../src/rate-limit';
+import { FailureLimiter } from '../src/auth/rate-limit';
 import { expect } from './helpers/chai';
 import { rawRequest } from './helpers/http';
 import type { RawResponse } from './helpers/http';

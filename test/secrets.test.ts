@@ -34,7 +34,7 @@ interface Reference {
 }
 
 /**
- * `node --require <repo>/dist/register.js build/reference-service/server.js` on port 0, in an empty
+ * `node --require <repo>/dist/preload/register.js build/reference-service/server.js` on port 0, in an empty
  * working directory (no otel-config.yaml), with `env` on top of an environment cleared of
  * SCANOPY_* and OTEL_* variables; resolves once it prints the port it listens on.
  */

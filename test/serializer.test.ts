@@ -7,8 +7,8 @@ import fc from 'fast-check';
 
 import { AggregationType } from '@opentelemetry/sdk-metrics';
 
-import { MetricsPipeline } from '../src/pipeline';
-import { PrometheusTextSerializer } from '../src/serializer';
+import { MetricsPipeline } from '../src/collection/pipeline';
+import { PrometheusTextSerializer } from '../src/exposition/serializer';
 import { expect } from './helpers/chai';
 
 const labelValue = fc.oneof(

@@ -1,6 +1,6 @@
 // The bounded store of series behind every metric: cardinality limit and attribute keys.
-import { OVERFLOW_ATTRIBUTES, SeriesMap } from '../src/metrics/series-map';
-import type { Series } from '../src/metrics/series-map';
+import { OVERFLOW_ATTRIBUTES, SeriesMap } from '../src/series/series-map';
+import type { Series } from '../src/series/series-map';
 import { expect } from './helpers/chai';
 
 interface Tally extends Series {

@@ -6,7 +6,7 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import crypto = require('node:crypto');
 
-import { TokenSet } from '../src/bearer';
+import { TokenSet } from '../src/auth/bearer';
 import { loadSettings } from 'scanopy-metrics';
 import { expect } from './helpers/chai';
 import { InProcess } from './helpers/in-process';

@@ -1,6 +1,6 @@
 // The package never changes what the service answers (issue 5). Two reference services run side
 // by side in child processes, one plain (`node server.js`), one preloaded (`node --require
-// dist/register.js server.js`, token set). fast-check generates sequences of requests over every
+// dist/preload/register.js server.js`, token set). fast-check generates sequences of requests over every
 // route of the service (success, 4xx, the thrown error, the streamed body), with every kind of
 // credential, right and wrong, and with bodies valid, invalid, unknown-field and declared too large.
 // Each request goes to both services in turn, so their stores stay in step; status, every header

@@ -1,3 +1,5 @@
+// The settings the environment variables give (SCANOPY_*, OTEL_*), each checked with its name.
+import { parseTokens } from '../auth/token-text';
 import type { LogLevel, PartialSettings } from './types';
 import {
   LOG_LEVELS,
@@ -6,7 +8,6 @@ import {
   parseIdentifier,
   parseKeyValueList,
   parsePath,
-  parseTokens,
   type Parsed,
 } from './values';
 

@@ -1,6 +1,7 @@
+// Reads otel-config.yaml: parse, substitute ${VAR}, validate against the schema, map to settings.
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, visit, isScalar, Scalar, parse } from 'yaml';
-import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES } from '../instruments';
+import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES } from '../collection/instruments';
 import { PACKAGE_NAME } from '../version';
 import { FILE } from './file-schema';
 import { validate } from './schema';

@@ -1,7 +1,8 @@
+// The settings in force: environment over the configuration file over the built-in defaults.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_ENTITY_TYPE_KEY } from '../middleware';
-import { DEFAULT_METRICS_PATH } from '../route';
+import { DEFAULT_ENTITY_TYPE_KEY } from '../recorder/middleware';
+import { DEFAULT_METRICS_PATH } from '../route/route';
 import { readEnv } from './env';
 import { readConfigFile } from './file';
 import type { PartialSettings, Settings } from './types';

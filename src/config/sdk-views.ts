@@ -1,3 +1,4 @@
+// The configured views as OTel SDK views, for instruments recorded through the SDK.
 import type { Attributes } from '@opentelemetry/api';
 import {
   AggregationType,

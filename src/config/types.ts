@@ -1,4 +1,5 @@
-import type { MetricName, MetricView } from '../instruments';
+// The shape of the package's resolved settings.
+import type { MetricName, MetricView } from '../collection/instruments';
 
 /** A view from otel-config.yaml, for the SDK's own instruments (instrumentation-http). */
 export interface SdkView {

@@ -6,7 +6,7 @@ import {
   METRIC_NAMES,
   type MetricName,
   type MetricView,
-} from '../instruments';
+} from '../collection/instruments';
 import { PACKAGE_NAME } from '../version';
 import type { SdkView } from './types';
 import { matchesGlob } from './values';

@@ -11,13 +11,13 @@ import path from 'node:path';
 export const REPO = path.resolve(__dirname, '../../..');
 /** The compiled package, as `npm run build` leaves it. */
 export const DIST = path.join(REPO, 'dist');
-export const REGISTER_CJS = path.join(DIST, 'register.js');
-export const REGISTER_ESM = path.join(DIST, 'register.mjs');
+export const REGISTER_CJS = path.join(DIST, 'preload', 'register.js');
+export const REGISTER_ESM = path.join(DIST, 'preload', 'register.mjs');
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
 
-/** `--require <dist/register.js>`: works from any working directory. */
+/** `--require <dist/preload/register.js>`: works from any working directory. */
 export const REQUIRE_PRELOAD: readonly string[] = ['--require', REGISTER_CJS];
-/** `--import <dist/register.mjs>`: works from any working directory. */
+/** `--import <dist/preload/register.mjs>`: works from any working directory. */
 export const IMPORT_PRELOAD: readonly string[] = ['--import', REGISTER_ESM];
 
 export function fixture(name: string): string {

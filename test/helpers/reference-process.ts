@@ -1,4 +1,4 @@
-// The reference service as users run it: `node [--require <repo>/dist/register.js]
+// The reference service as users run it: `node [--require <repo>/dist/preload/register.js]
 // build/reference-service/server.js` in a child process on port 0, in an empty working directory,
 // with an environment cleared of SCANOPY_*/OTEL_* variables. Resolves once the service prints the
 // address it listens on; every child is stopped (SIGTERM, then SIGKILL after a bound) by stopAll().
@@ -13,7 +13,7 @@ export const REFERENCE_SERVER = path.join(REPO, 'build', 'reference-service', 's
 const LISTENING = /^scanopy reference service listening on http:\/\/127\.0\.0\.1:(\d+)$/m;
 
 export interface ReferenceOptions {
-  /** `--require <repo>/dist/register.js` before the server. Default true. */
+  /** `--require <repo>/dist/preload/register.js` before the server. Default true. */
   preload?: boolean;
   /** Variables on top of `childEnv()` and SCANOPY_SERVER_PORT=0. */
   env?: Record<string, string | undefined>;

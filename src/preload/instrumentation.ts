@@ -1,10 +1,12 @@
+// The koa instrumentation: patches Application#callback so that the package's middleware runs
+// first in every Koa application of the process.
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import type Koa from 'koa';
-import { PACKAGE_NAME, VERSION } from './version';
+import { PACKAGE_NAME, VERSION } from '../version';
 
 export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   /** Put first in the middleware of every Koa application the process creates. */

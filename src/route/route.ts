@@ -1,8 +1,9 @@
+// The metrics route: GET/HEAD on the exact path, bearer auth, the failed-auth limit, the scrape.
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
-import { bearerCredential, type TokenSet } from './bearer';
-import type { Exposition } from './pipeline';
-import type { FailureLimiter } from './rate-limit';
+import { bearerCredential, type TokenSet } from '../auth/bearer';
+import type { Exposition } from '../collection/pipeline';
+import type { FailureLimiter } from '../auth/rate-limit';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,11 +1,13 @@
+// The Prometheus text exposition, written straight from the series into a reused buffer.
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ByteWriter } from './byte-writer';
-import type { Counter } from './metrics/counter';
-import { Histogram } from './metrics/histogram';
+import type { Counter } from '../series/counter';
+import { Histogram } from '../series/histogram';
+import type { MetricHeader } from '../series/metric-header';
 
 /** Options of PrometheusTextSerializer, as PrometheusSerializer names them. */
 export interface SerializerOptions {
@@ -48,11 +50,6 @@ function labelText(attributes: Attributes): string {
   }
   return text;
 }
-
-/** What the text's header needs of a metric. */
-export type MetricHeader = Pick<MetricData, 'descriptor' | 'dataPointType'> & {
-  isMonotonic?: boolean;
-};
 
 /** The package's own metrics, written from their live series. */
 export interface OwnScope {

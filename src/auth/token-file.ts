@@ -1,6 +1,7 @@
+// The token file (a Docker or Kubernetes secret): read, and re-read when it changes.
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { diag } from '@opentelemetry/api';
-import { parseTokens } from './config/values';
+import { parseTokens } from './token-text';
 
 /** Reads the token(s) of a mounted secret: one per line (or comma-separated), trimmed. */
 export function readTokenFile(path: string): { tokens: string[] } | { error: string } {

@@ -1,3 +1,4 @@
+// A histogram: bucket counts, sum and count, one set per label set.
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -5,7 +6,7 @@ import {
   type HistogramMetricData,
 } from '@opentelemetry/sdk-metrics';
 import { descriptorOf, type MetricDefinition } from './counter';
-import type { MetricHeader } from '../serializer';
+import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series } from './series-map';
 
 /** Prometheus's default buckets, in seconds (OTel's defaults are meant for milliseconds). */

@@ -1,10 +1,11 @@
+// The SDK MetricProducer that hands the package's series to any OTel MetricReader.
 import { hrTime } from '@opentelemetry/core';
 import type { HrTime } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { Counter } from './counter';
-import type { Histogram } from './histogram';
+import type { Counter } from '../series/counter';
+import type { Histogram } from '../series/histogram';
 
 /**
  * Hands the package's own metrics to the OTel reader at collection time, as one instrumentation

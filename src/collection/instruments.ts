@@ -1,6 +1,7 @@
-import { Counter, type CounterSeries } from './metrics/counter';
-import { DEFAULT_BUCKETS, Histogram, type HistogramSeries } from './metrics/histogram';
-import { LabelCache } from './metrics/label-cache';
+// The package's metrics, defined in one place: names, help, units, labels, and their series.
+import { Counter, type CounterSeries } from '../series/counter';
+import { DEFAULT_BUCKETS, Histogram, type HistogramSeries } from '../series/histogram';
+import { LabelCache } from '../series/label-cache';
 
 const MAX_CACHED_LABEL_SETS = 10_000;
 

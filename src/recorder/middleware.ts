@@ -1,7 +1,8 @@
+// The Koa middleware that records http_requests_total and http_request_duration_seconds.
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
-import type { Instruments } from './instruments';
-import { foldCallerKind, foldMethod, routePattern } from './labels';
+import type { Instruments } from '../collection/instruments';
+import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
 
 export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
 

@@ -5,7 +5,7 @@
  * stderr and the service starts anyway.
  */
 import { startPreload } from './preload';
-import { PACKAGE_NAME } from './version';
+import { PACKAGE_NAME } from '../version';
 
 try {
   startPreload();

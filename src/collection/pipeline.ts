@@ -1,3 +1,5 @@
+// One process's metrics pipeline: its own MeterProvider, a pull reader, the producer of the
+// package's series, and the scrape that turns a collection into exposition bytes.
 import {
   MeterProvider,
   MetricReader,
@@ -8,9 +10,9 @@ import {
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { diag } from '@opentelemetry/api';
 import { Instruments, type InstrumentsOptions } from './instruments';
-import { ScopeProducer } from './metrics/producer';
-import { PrometheusTextSerializer } from './serializer';
-import { PACKAGE_NAME, VERSION } from './version';
+import { ScopeProducer } from './producer';
+import { PrometheusTextSerializer } from '../exposition/serializer';
+import { PACKAGE_NAME, VERSION } from '../version';
 
 export interface PipelineOptions extends InstrumentsOptions {
   /** Resource attributes, shown on `target_info` (`service.name`, ...). */

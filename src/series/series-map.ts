@@ -1,3 +1,4 @@
+// A bounded map from label sets to series, with OTel's cardinality limit and overflow series.
 import type { Attributes } from '@opentelemetry/api';
 
 /** Attributes of the series that takes every new label set once the cardinality limit is hit. */

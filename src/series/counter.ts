@@ -1,3 +1,4 @@
+// A counter: monotonic sums, one per label set.
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
 import {
@@ -6,7 +7,7 @@ import {
   type MetricDescriptor,
   type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
-import type { MetricHeader } from '../serializer';
+import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series, type SeriesOptions } from './series-map';
 
 export interface MetricDefinition extends SeriesOptions {

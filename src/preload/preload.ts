@@ -1,12 +1,13 @@
+// What the preload does: settings, diagnostics, the metrics instance, the koa patch, the token file.
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { loadSettings } from './config/load';
-import { instrumentType, toViewOptions } from './config/sdk-views';
-import type { LogLevel, Settings } from './config/types';
+import { loadSettings } from '../config/load';
+import { instrumentType, toViewOptions } from '../config/sdk-views';
+import type { LogLevel, Settings } from '../config/types';
 import { KoaMetricsInstrumentation } from './instrumentation';
-import { ScanopyMetrics } from './scanopy-metrics';
-import { readTokenFile, watchTokenFile } from './token-file';
-import { PACKAGE_NAME } from './version';
+import { ScanopyMetrics } from '../scanopy-metrics';
+import { readTokenFile, watchTokenFile } from '../auth/token-file';
+import { PACKAGE_NAME } from '../version';
 
 const INSTANCE = Symbol.for(`${PACKAGE_NAME}.instance`);
 

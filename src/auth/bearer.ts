@@ -1,5 +1,6 @@
+// The Authorization header's bearer credential, and the set of accepted tokens it is compared with.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isTokenText } from './config/values';
+import { isTokenText } from './token-text';
 
 /**
  * The credential of an `Authorization: Bearer <token>` header (RFC 6750): the scheme is

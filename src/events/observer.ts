@@ -1,9 +1,20 @@
+// Counts domain events: the event-bus subscriber and the `scanopy:events` diagnostics channel.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { diag } from '@opentelemetry/api';
-import type { Instruments } from './instruments';
-import { eventLabels, type EventFold, type EventLabels, type EventVocabulary } from './labels';
-import { UNKNOWN } from './vocabulary';
-import { EVENTS_CHANNEL, type EventFilter, type EventSubscriber, type ScanopyEvent } from './types';
+import type { Instruments } from '../collection/instruments';
+import {
+  eventLabels,
+  type EventFold,
+  type EventLabels,
+  type EventVocabulary,
+} from '../labels/event-labels';
+import { UNKNOWN } from '../labels/vocabulary';
+import {
+  EVENTS_CHANNEL,
+  type EventFilter,
+  type EventSubscriber,
+  type ScanopyEvent,
+} from '../types';
 
 const FOLD_MESSAGES: Record<EventFold, string> = {
   malformed:

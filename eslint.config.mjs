@@ -9,6 +9,8 @@ export default tseslint.config(
       'build/',
       'test/fixtures/**/*.mjs',
       'test/fixtures/**/*.cjs',
+      // An Egg app's own files, CommonJS modules Egg loads by name.
+      'test/fixtures/egg-app/**/*.js',
     ],
   },
   eslint.configs.recommended,

@@ -62,6 +62,36 @@ describe('routePattern', () => {
     expect(routePattern(ctx as unknown as Context)).to.equal('/api/v1/hosts/:id');
   });
 
+  const layer = (path: unknown, methods: string[]) => ({ path, methods });
+  const ctx = (method: string, fields: Record<string, unknown>) =>
+    ({ method, ...fields }) as unknown as Context;
+
+  it('is the first matched route whose methods include the request method', () => {
+    const matched = [
+      layer('/api(.*)', []),
+      layer('/post/new', ['HEAD', 'GET']),
+      layer('/post/:id', ['HEAD', 'GET']),
+      layer('/post/:id', ['POST']),
+    ];
+    // _matchedRoute is what @koa/router 8 leaves: the last matching route, which did not run.
+    const fields = { matched, _matchedRoute: '/post/:id' };
+    expect(routePattern(ctx('GET', fields))).to.equal('/post/new');
+    expect(routePattern(ctx('POST', fields))).to.equal('/post/:id');
+    // 405: no route allows DELETE; the first route on the path.
+    expect(routePattern(ctx('DELETE', fields))).to.equal('/post/new');
+  });
+
+  it("is the exclusive router's own choice, which it names in _matchedRoute", () => {
+    const matched = [layer('/post/new', ['GET']), layer('/post/:id', ['GET'])];
+    const fields = { matched, _matchedRoute: '/post/:id', router: { exclusive: true } };
+    expect(routePattern(ctx('GET', fields))).to.equal('/post/:id');
+  });
+
+  it('is "unmatched" for a route whose path is a regular expression', () => {
+    const matched = [layer(/^\/x/, ['GET']), layer('/x/:id', ['GET'])];
+    expect(routePattern(ctx('GET', { matched }))).to.equal('unmatched');
+  });
+
   it('is "unmatched", never the raw path, when no route matched', () => {
     expect(routePattern({ path: '/wp-admin.php' } as unknown as Context)).to.equal('unmatched');
   });

@@ -13,24 +13,39 @@ export function foldMethod(method: string): string {
 }
 
 interface RouterContext {
-  /** The layers @koa/router matched on the path: routes (with methods) and `use` middleware. */
+  /**
+   * The layers the routers matched on the path, in the order they run: routes (with methods)
+   * and `use` middleware. @koa/router 8 to 15, koa-router and Egg's router all leave it.
+   */
   matched?: readonly { path: unknown; methods: readonly string[] }[];
   _matchedRoute?: unknown;
+  /** The router that dispatched last; an exclusive one runs a single layer. */
+  router?: { exclusive?: unknown };
 }
 
 /**
- * The route pattern @koa/router matched (`/api/v1/hosts/:id`, prefixes and nested routers
- * included), never the raw URL. The last matched route layer is preferred to `_matchedRoute`,
- * which router-level middleware overwrites with its own pattern while it runs: an auth
- * middleware that answers 401 before the route runs still gets the route's pattern.
+ * The pattern of the route that served the request (`/api/v1/hosts/:id`, prefixes and nested
+ * routers included), never the raw URL. Of the layers matched on the path, the first route whose
+ * methods include the request's is the first to run; it is also the one that would have run when
+ * router-level middleware (auth) answered before any route did. `_matchedRoute` cannot tell:
+ * @koa/router 8 sets it to the last matching route before any runs, later versions to whatever
+ * layer runs, middleware included. An exclusive router runs one layer only, the one it names in
+ * `_matchedRoute`. No route allows the method (405): the first route on the path.
  */
 export function routePattern(ctx: Context): string {
-  const { matched, _matchedRoute } = ctx as RouterContext;
-  if (matched !== undefined) {
-    for (let i = matched.length - 1; i >= 0; i--) {
-      const layer = matched[i];
-      if (layer.methods.length > 0 && typeof layer.path === 'string') return layer.path;
+  const { matched, _matchedRoute, router } = ctx as RouterContext;
+  if (matched !== undefined && matched.length > 0) {
+    if (router?.exclusive === true && typeof _matchedRoute === 'string') return _matchedRoute;
+    const method = ctx.method;
+    let onPath: unknown;
+    for (const layer of matched) {
+      if (layer.methods.length === 0) continue;
+      if (layer.methods.includes(method)) {
+        return typeof layer.path === 'string' ? layer.path : UNMATCHED_PATH;
+      }
+      onPath ??= layer.path;
     }
+    if (typeof onPath === 'string') return onPath;
   }
   return typeof _matchedRoute === 'string' ? _matchedRoute : UNMATCHED_PATH;
 }

@@ -1,5 +1,5 @@
 // The koa instrumentation: patches Application#callback so that the package's middleware runs
-// first in every Koa application of the process.
+// first in every Koa application of the process, on koa or on Egg 4's fork @eggjs/koa.
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
@@ -13,11 +13,21 @@ export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   middleware: Koa.Middleware;
 }
 
+/**
+ * The modules whose Application class is patched, with the versions: koa itself and
+ * `@eggjs/koa`, the fork Egg 4 runs on (same class, same `callback()`). The ES-module hook of
+ * `--import` is limited to these names.
+ */
+export const KOA_MODULES: readonly { name: string; versions: string }[] = [
+  { name: 'koa', versions: '>=2.0.0 <4' },
+  { name: '@eggjs/koa', versions: '>=2.0.0 <4' },
+];
+
 type KoaClass = { prototype: Koa };
 
 const INSTRUMENTED = Symbol.for('scanopy-metrics.instrumented');
 
-/** The Application class, whether `koa` was required (CommonJS) or imported (ES module). */
+/** The Application class, whether the module was required (CommonJS) or imported (ES module). */
 function applicationClass(exports: unknown): KoaClass | undefined {
   const candidate: unknown =
     typeof exports === 'function' ? exports : (exports as { default?: unknown } | null)?.default;
@@ -27,32 +37,41 @@ function applicationClass(exports: unknown): KoaClass | undefined {
 }
 
 /**
- * Patches `koa` when the service loads it, as OpenTelemetry instrumentations do. Koa composes an
- * application's middleware in `callback()` (which `listen()` calls), so wrapping `callback` to
- * put one middleware in front catches every app however it is served, and apps mounted inside
- * another (koa-mount) are not counted twice.
+ * Patches `koa` (and `@eggjs/koa`) when the service loads it, as OpenTelemetry instrumentations
+ * do. Koa composes an application's middleware in `callback()` (which `listen()` calls), so
+ * wrapping `callback` to put one middleware in front catches every app however it is served,
+ * and apps mounted inside another (koa-mount) are not counted twice.
  */
 export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsInstrumentationConfig> {
+  /** How many applications got the middleware so far (the preload reports none ever did). */
+  private instrumentedApps = 0;
+
   constructor(config: KoaMetricsInstrumentationConfig) {
     super(`${PACKAGE_NAME}/koa`, VERSION, config);
   }
 
+  /** Whether at least one application of the process runs the middleware. */
+  instrumentedAny(): boolean {
+    return this.instrumentedApps > 0;
+  }
+
   protected init(): InstrumentationNodeModuleDefinition[] {
-    return [
-      new InstrumentationNodeModuleDefinition(
-        'koa',
-        ['>=2.0.0 <4'],
-        (exports: unknown) => {
-          const app = applicationClass(exports);
-          if (app) this.patch(app);
-          return exports;
-        },
-        (exports: unknown) => {
-          const app = applicationClass(exports);
-          if (app) this._unwrap(app.prototype, 'callback');
-        },
-      ),
-    ];
+    return KOA_MODULES.map(
+      ({ name, versions }) =>
+        new InstrumentationNodeModuleDefinition(
+          name,
+          [versions],
+          (exports: unknown) => {
+            const app = applicationClass(exports);
+            if (app) this.patch(app);
+            return exports;
+          },
+          (exports: unknown) => {
+            const app = applicationClass(exports);
+            if (app) this._unwrap(app.prototype, 'callback');
+          },
+        ),
+    );
   }
 
   private patch(app: KoaClass): void {
@@ -62,11 +81,13 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
     proto[INSTRUMENTED] = true;
     const isEnabled = () => this.isEnabled();
     const middleware = () => this.getConfig().middleware;
+    const counted = () => this.instrumentedApps++;
     this._wrap(proto, 'callback', (original) => {
       return function (this: Koa & { [INSTRUMENTED]?: boolean }) {
         if (!Object.prototype.hasOwnProperty.call(this, INSTRUMENTED) && isEnabled()) {
           this.middleware.unshift(middleware());
           Object.defineProperty(this, INSTRUMENTED, { value: true });
+          counted();
         }
         return original.apply(this);
       };

@@ -175,7 +175,7 @@ instrumentation/development:
     env: () => ({ SCANOPY_METRICS_TOKEN: TOKEN }),
     file: "file_format: '2.0'\n",
     problem: (dir) =>
-      `${path.join(dir, 'otel-config.yaml')}: file_format: expected "1.0", got "2.0"`,
+      `${path.join(dir, 'otel-config.yaml')}: file_format: expected "1.0" or "1.1", got "2.0"`,
   },
   {
     title: 'a malformed ${1BAD} substitution in otel-config.yaml',

@@ -1,7 +1,8 @@
-// The parts of the OTel declarative configuration (file_format 1.0) this package reads, as a
+// The parts of the OTel declarative configuration (file_format 1.0 and 1.1) this package reads, as a
 // schema: everything else is reported with its path, except the sections other tools own.
 import { any, arr, bool, empty, num, obj, str, type Schema } from './schema';
 import { PACKAGE_NAME } from '../version';
+import { EXPORTER_KEYS } from './exporter-keys';
 import { LOG_LEVELS } from './values';
 
 const INSTRUMENT_TYPES = [
@@ -44,7 +45,7 @@ const VIEW: Schema = obj(
   { required: ['selector', 'stream'] },
 );
 
-/** The parts of the OTel declarative configuration (file_format 1.0) this package reads. */
+/** The parts of the OTel declarative configuration (file_format 1.0 and 1.1) this package reads. */
 export const FILE: Schema = obj(
   {
     file_format: str(),
@@ -66,7 +67,12 @@ export const FILE: Schema = obj(
               {
                 exporter: obj({
                   'prometheus/development': obj(
-                    { without_scope_info: bool, without_target_info: bool },
+                    Object.fromEntries(
+                      EXPORTER_KEYS.flatMap((key) => [key.current, ...key.former]).map((name) => [
+                        name,
+                        bool,
+                      ]),
+                    ),
                     // The route is served on the service's own port, not on a port of its own.
                     { ignored: ['host', 'port'] },
                   ),
@@ -109,6 +115,12 @@ export const FILE: Schema = obj(
   },
   {
     required: ['file_format'],
-    ignored: ['tracer_provider', 'logger_provider', 'propagator', 'attribute_limits'],
+    ignored: [
+      'tracer_provider',
+      'logger_provider',
+      'propagator',
+      'attribute_limits',
+      'distribution',
+    ],
   },
 );

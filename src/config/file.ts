@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, visit, isScalar, Scalar, parse } from 'yaml';
 import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES } from '../collection/instruments';
 import { PACKAGE_NAME } from '../version';
+import { readWithout, SCOPE_INFO, TARGET_INFO } from './exporter-keys';
 import { FILE } from './file-schema';
 import { validate } from './schema';
 import { substitute } from './substitute';
@@ -65,10 +66,8 @@ interface RawFile {
     readers?: {
       pull?: {
         exporter: {
-          'prometheus/development'?: {
-            without_scope_info?: boolean;
-            without_target_info?: boolean;
-          };
+          /** Booleans, under the names in exporter-keys.ts. */
+          'prometheus/development'?: Record<string, boolean | undefined>;
         };
         cardinality_limits?: Record<string, number>;
       };
@@ -108,8 +107,9 @@ export function readConfigFile(
   if (problems.length === 0) problems.push(...validate(parsed.data ?? {}, FILE));
   if (problems.length === 0) {
     const format = (parsed.data as { file_format: string }).file_format;
-    if (!/^1\.0(-rc\.\d+)?$/.test(format)) {
-      problems.push(`file_format: expected "1.0", got "${format}"`);
+    // Minor versions of the schema only add keys (1.1 also renamed experimental ones).
+    if (!/^1\.[01](-rc\.\d+)?$/.test(format)) {
+      problems.push(`file_format: expected "1.0" or "1.1", got "${format}"`);
     }
   }
   if (problems.length > 0) return { settings: {}, problems: problems.map((p) => `${file}: ${p}`) };
@@ -133,13 +133,17 @@ export function readConfigFile(
     settings.resourceAttributes = attributes;
   }
 
-  const pull = raw.meter_provider?.readers?.find((r) => r.pull)?.pull;
+  const readers = raw.meter_provider?.readers ?? [];
+  const reader = readers.findIndex((r) => r.pull);
+  const pull = readers[reader]?.pull;
   const prometheus = pull?.exporter['prometheus/development'];
-  if (prometheus?.without_scope_info !== undefined) {
-    settings.withoutScopeInfo = prometheus.without_scope_info;
-  }
-  if (prometheus?.without_target_info !== undefined) {
-    settings.withoutTargetInfo = prometheus.without_target_info;
+  if (prometheus) {
+    const at = `meter_provider.readers[${reader}].pull.exporter.prometheus/development`;
+    const scope = readWithout(prometheus, SCOPE_INFO);
+    const target = readWithout(prometheus, TARGET_INFO);
+    for (const { problem } of [scope, target]) if (problem) problems.push(`${at}: ${problem}`);
+    if (scope.without !== undefined) settings.withoutScopeInfo = scope.without;
+    if (target.without !== undefined) settings.withoutTargetInfo = target.without;
   }
   const limits = pull?.cardinality_limits;
   if (limits?.default !== undefined) settings.cardinalityLimit = limits.default;

@@ -21,7 +21,7 @@ describe('method label', () => {
   afterEach(async () => server.close());
 
   it('keeps each standard method', async () => {
-    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'];
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'QUERY'];
     for (const method of methods) {
       expect((await rawRequest(server.url, { method, path: '/dav/a' })).status).to.equal(200);
     }

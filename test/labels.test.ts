@@ -16,6 +16,7 @@ describe('foldMethod', () => {
     'OPTIONS',
     'CONNECT',
     'TRACE',
+    'QUERY',
   ]) {
     it(`keeps ${method}`, () => {
       expect(foldMethod(method)).to.equal(method);

@@ -14,6 +14,8 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'OPTIONS',
   'CONNECT',
   'TRACE',
+  // Known to the semantic conventions since v1.38 (the safe method with a body).
+  'QUERY',
 ]);
 
 /** Entity types as Scanopy names them (PascalCase). */

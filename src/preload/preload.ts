@@ -5,11 +5,22 @@ import { loadSettings } from '../config/load';
 import { instrumentType, toViewOptions } from '../config/sdk-views';
 import type { LogLevel, Settings } from '../config/types';
 import { KoaMetricsInstrumentation } from './instrumentation';
+import { reportUninstrumented } from './uninstrumented';
 import { ScanopyMetrics } from '../scanopy-metrics';
 import { readTokenFile, watchTokenFile } from '../auth/token-file';
 import { PACKAGE_NAME } from '../version';
 
 const INSTANCE = Symbol.for(`${PACKAGE_NAME}.instance`);
+const ESM_HOOK = Symbol.for(`${PACKAGE_NAME}.esm-hook`);
+
+/** register.mts calls it once import-in-the-middle's loader is registered. */
+export function markEsmHookRegistered(): void {
+  (globalThis as { [ESM_HOOK]?: boolean })[ESM_HOOK] = true;
+}
+
+function esmHookRegistered(): boolean {
+  return (globalThis as { [ESM_HOOK]?: boolean })[ESM_HOOK] === true;
+}
 
 /** The instance the preload started in this process, if it started one. */
 export function preloaded(): ScanopyMetrics | undefined {
@@ -25,6 +36,14 @@ const LOG_LEVELS: Record<LogLevel, DiagLogLevel> = {
   verbose: DiagLogLevel.VERBOSE,
   all: DiagLogLevel.ALL,
 };
+
+export interface PreloadOptions {
+  /**
+   * Say once on stderr if the process answers an HTTP request while no Koa application got the
+   * middleware (the entry points ask for it; an in-process preload serves apps by hand).
+   */
+  reportUninstrumented?: boolean;
+}
 
 export interface Preload {
   metrics?: ScanopyMetrics;
@@ -45,6 +64,7 @@ export function startPreload(
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
   stderr: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  options: PreloadOptions = {},
 ): Preload {
   const { settings, problems } = loadSettings(env, cwd);
   if (settings.disabled) return { settings, problems: [], stop: () => Promise.resolve() };
@@ -92,6 +112,15 @@ export function startPreload(
 
   const koa = new KoaMetricsInstrumentation({ middleware: metrics.firstMiddleware() });
   cleanups.push(() => koa.disable());
+  if (options.reportUninstrumented) {
+    cleanups.push(
+      reportUninstrumented({
+        instrumentedAny: () => koa.instrumentedAny(),
+        esmHooked: esmHookRegistered,
+        stderr,
+      }),
+    );
+  }
   if (settings.instrumentations.includes('http')) {
     const http = new HttpInstrumentation();
     http.setMeterProvider(metrics.pipeline.meterProvider);

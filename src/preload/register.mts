@@ -6,13 +6,14 @@
 import { register } from 'node:module';
 import './register.js';
 import { KOA_MODULES } from './instrumentation.js';
-import { preloaded } from './preload.js';
+import { markEsmHookRegistered, preloaded } from './preload.js';
 
 if (preloaded()) {
   try {
     register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
       data: { include: KOA_MODULES.map((m) => m.name) },
     });
+    markEsmHookRegistered();
   } catch (error) {
     process.stderr.write(
       `scanopy-metrics: ES modules cannot be instrumented: ${(error as Error).message}\n`,

@@ -8,7 +8,7 @@ import { startPreload } from './preload';
 import { PACKAGE_NAME } from '../version';
 
 try {
-  startPreload();
+  startPreload(process.env, process.cwd(), undefined, { reportUninstrumented: true });
 } catch (error) {
   process.stderr.write(
     `${PACKAGE_NAME}: the preload failed and metrics are off: ${(error as Error).message}\n`,

@@ -11,6 +11,8 @@ export default tseslint.config(
       'test/fixtures/**/*.cjs',
       // An Egg app's own files, CommonJS modules Egg loads by name.
       'test/fixtures/egg-app/**/*.js',
+      // A ThinkJS app's own files, CommonJS modules ThinkJS loads by path.
+      'test/fixtures/think-app/**/*.js',
     ],
   },
   eslint.configs.recommended,

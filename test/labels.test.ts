@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 
 import { eventLabels, eventVocabulary } from '../src/labels/event-labels';
-import { foldCallerKind, foldMethod, routePattern } from '../src/labels/http-labels';
+import { ROUTE_PATTERN, foldCallerKind, foldMethod, routePattern } from '../src/labels/http-labels';
 import { expect } from './helpers/chai';
 
 describe('foldMethod', () => {
@@ -85,6 +85,11 @@ describe('routePattern', () => {
   it("is the exclusive router's own choice, which it names in _matchedRoute", () => {
     const matched = [layer('/post/new', ['GET']), layer('/post/:id', ['GET'])];
     const fields = { matched, _matchedRoute: '/post/:id', router: { exclusive: true } };
+    expect(routePattern(ctx('GET', fields))).to.equal('/post/:id');
+  });
+
+  it('is the pattern a patched router (think-router) left, when no koa router matched', () => {
+    const fields = { [ROUTE_PATTERN]: '/post/:id', _matchedRoute: '/other' };
     expect(routePattern(ctx('GET', fields))).to.equal('/post/:id');
   });
 

@@ -12,6 +12,12 @@ export function foldMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
 }
 
+/**
+ * Where a router patched by the preload (ThinkJS's think-router) leaves the pattern of the rule
+ * that matched, when it leaves none of its own.
+ */
+export const ROUTE_PATTERN = Symbol.for('scanopy-metrics.route-pattern');
+
 interface RouterContext {
   /**
    * The layers the routers matched on the path, in the order they run: routes (with methods)
@@ -21,6 +27,7 @@ interface RouterContext {
   _matchedRoute?: unknown;
   /** The router that dispatched last; an exclusive one runs a single layer. */
   router?: { exclusive?: unknown };
+  [ROUTE_PATTERN]?: unknown;
 }
 
 /**
@@ -47,6 +54,8 @@ export function routePattern(ctx: Context): string {
     }
     if (typeof onPath === 'string') return onPath;
   }
+  const patched = (ctx as RouterContext)[ROUTE_PATTERN];
+  if (typeof patched === 'string') return patched;
   return typeof _matchedRoute === 'string' ? _matchedRoute : UNMATCHED_PATH;
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import type Koa from 'koa';
 import { PACKAGE_NAME, VERSION } from '../version';
+import { thinkRouterDefinition } from './think-router';
 
 export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   /** Put first in the middleware of every Koa application the process creates. */
@@ -56,7 +57,7 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
-    return KOA_MODULES.map(
+    const koa = KOA_MODULES.map(
       ({ name, versions }) =>
         new InstrumentationNodeModuleDefinition(
           name,
@@ -72,6 +73,7 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
           },
         ),
     );
+    return [...koa, thinkRouterDefinition(() => this.isEnabled())];
   }
 
   private patch(app: KoaClass): void {

@@ -39,24 +39,32 @@ interface RouterContext {
  * layer runs, middleware included. An exclusive router runs one layer only, the one it names in
  * `_matchedRoute`. No route allows the method (405): the first route on the path.
  */
-export function routePattern(ctx: Context): string {
-  const { matched, _matchedRoute, router } = ctx as RouterContext;
-  if (matched !== undefined && matched.length > 0) {
-    if (router?.exclusive === true && typeof _matchedRoute === 'string') return _matchedRoute;
-    const method = ctx.method;
+export function routePattern(ctx: Context, method: string = ctx.method): string {
+  const c = ctx as RouterContext;
+  const matched = c.matched;
+  if (matched === undefined) {
+    // No koa router ran: a patched router may have left its pattern.
+    const patched = c[ROUTE_PATTERN];
+    if (typeof patched === 'string') return patched;
+  } else if (matched.length > 0) {
     let onPath: unknown;
-    for (const layer of matched) {
-      if (layer.methods.length === 0) continue;
-      if (layer.methods.includes(method)) {
+    for (let i = 0; i < matched.length; i++) {
+      const layer = matched[i];
+      const methods = layer.methods;
+      if (methods.length === 0) continue;
+      if (methods.indexOf(method) !== -1) {
+        const named = c._matchedRoute;
+        // Usually the route that ran named itself; otherwise, an exclusive router ran another.
+        if (named !== layer.path && c.router?.exclusive === true && typeof named === 'string') {
+          return named;
+        }
         return typeof layer.path === 'string' ? layer.path : UNMATCHED_PATH;
       }
       onPath ??= layer.path;
     }
     if (typeof onPath === 'string') return onPath;
   }
-  const patched = (ctx as RouterContext)[ROUTE_PATTERN];
-  if (typeof patched === 'string') return patched;
-  return typeof _matchedRoute === 'string' ? _matchedRoute : UNMATCHED_PATH;
+  return typeof c._matchedRoute === 'string' ? c._matchedRoute : UNMATCHED_PATH;
 }
 
 const CALLERS: ReadonlySet<string> = new Set(CALLER_KINDS);

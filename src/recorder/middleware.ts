@@ -40,9 +40,11 @@ export function httpMetrics(
     // 'close' comes once per response, after it was sent or the client left.
     ctx.res.on('close', () => {
       try {
+        // Read when recording: method-override middleware may have changed it for the router.
+        const method = ctx.method;
         instruments.recordRequest(
-          foldMethod(ctx.method),
-          routePattern(ctx),
+          foldMethod(method),
+          routePattern(ctx, method),
           statusLabel(ctx.res.headersSent, ctx.res.statusCode),
           foldCallerKind((ctx.state as Record<string, unknown>)[key]),
           (performance.now() - start) / 1000,

@@ -25,7 +25,9 @@ import { startPrometheus, type PrometheusServer } from './prometheus';
 import { generateTraffic } from './traffic';
 
 const SERVER = path.join(REPO, 'build', 'reference-service', 'server.js');
-const REGISTER = path.join(REPO, 'dist', 'register.js');
+// The preload as users name it (`--require scanopy-metrics/register`), resolved through the
+// package's own exports.
+const REGISTER = require.resolve('scanopy-metrics/register');
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 /** The panels whose queries the demo links to. */
 const KEY_PANELS = [

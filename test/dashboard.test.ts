@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { loadSettings } from 'scanopy-metrics';
 import { stringify } from 'yaml';
 
 import {
@@ -46,28 +47,32 @@ const MAIN_PANELS = [
   'Samples per scrape',
 ];
 
-/** Panels of metrics that other parts of the package add: data expected once they are exposed. */
-const WHEN_EXPOSED: Record<string, string[]> = {
-  'Requests in flight': ['http_requests_in_flight'],
-  'Request body size p50, p95': ['http_request_size_bytes'],
-  'Response body size p50, p95': ['http_response_size_bytes'],
-  'Bytes received and sent': ['http_request_size_bytes', 'http_response_size_bytes'],
-  'Scrapes by status code': ['scanopy_metrics_scrapes_total'],
-  'Refused scrapes (401, 429) in 5 minutes': ['scanopy_metrics_scrapes_total'],
-  'Scrape duration': ['scanopy_metrics_scrape_duration_seconds'],
+/**
+ * Panels of metrics that other parts of the package add, and runtime metrics: data expected once
+ * the service exposes a family matching each pattern (names as the exposition's # TYPE lines give
+ * them).
+ */
+const WHEN_EXPOSED: Record<string, RegExp[]> = {
+  'Requests in flight': [/^http_requests_in_flight$/],
+  'Request body size p50, p95': [/^http_request_size_bytes$/],
+  'Response body size p50, p95': [/^http_response_size_bytes$/],
+  'Bytes received and sent': [/^http_request_size_bytes$/, /^http_response_size_bytes$/],
+  'Scrapes by status code': [/^scanopy_metrics_scrapes(_total)?$/],
+  'Refused scrapes (401, 429) in 5 minutes': [/^scanopy_metrics_scrapes(_total)?$/],
+  'Scrape duration': [/^scanopy_metrics_scrape_duration_seconds$/],
+  CPU: [/^process_cpu_(time|seconds)/],
+  Memory: [
+    /^process_(memory_usage|resident_memory)/,
+    /^(v8js_memory_heap_used|nodejs_heap_size_used)/,
+  ],
+  'Event-loop delay p99': [/^nodejs_eventloop_(delay|lag)_p99/],
+  'Event-loop utilization': [/^nodejs_eventloop_utilization/],
+  'GC time': [/^(v8js|nodejs)_gc_duration/],
+  'Active resources': [/^(v8js_resource_active|nodejs_active_(resources|handles))/],
 };
 
-/**
- * Panels that are empty on a healthy service under this traffic: the label set limit is not
- * reached, and runtime metrics are off by default.
- */
-const EMPTY_WHEN_HEALTHY = [
-  'Label set limit reached',
-  'CPU',
-  'Memory',
-  'Event loop',
-  'GC time and active handles',
-];
+/** Panels that are empty on a healthy service under this traffic: no label set limit reached. */
+const EMPTY_WHEN_HEALTHY = ['Label set limit reached'];
 
 function hasFiniteValue(samples: Sample[]): boolean {
   return samples.some((s) =>
@@ -145,7 +150,13 @@ describe('every query of the dashboard against a real Prometheus scraping the re
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'scanopy-dashboard-'));
-    service = await services.start({ env: { SCANOPY_METRICS_TOKEN: token } });
+    // Runtime metrics on where this version of the package has them, so that their panels are
+    // checked for data too.
+    const runtime = { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,runtime-node' };
+    const supported = loadSettings(runtime, dir).problems.length === 0;
+    service = await services.start({
+      env: { SCANOPY_METRICS_TOKEN: token, ...(supported ? runtime : {}) },
+    });
     const tokenFile = path.join(dir, 'token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const configFile = path.join(dir, 'prometheus.yml');
@@ -295,8 +306,8 @@ describe('every query of the dashboard against a real Prometheus scraping the re
 
   it('the panels of metrics the service exposes return data', async () => {
     // The others' queries succeed (above) and stay empty until their metrics are exposed.
-    const due = Object.entries(WHEN_EXPOSED).filter(([, families]) =>
-      families.every((family) => exposed.has(family)),
+    const due = Object.entries(WHEN_EXPOSED).filter(([, patterns]) =>
+      patterns.every((pattern) => [...exposed].some((family) => pattern.test(family))),
     );
     const targets = panelTargets(dashboard).filter(({ panel }) =>
       due.some(([title]) => title === panel.title),

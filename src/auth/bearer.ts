@@ -1,6 +1,6 @@
 // The Authorization header's bearer credential, and the set of accepted tokens it is compared with.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isTokenText } from './token-text';
+import { MAX_TOKEN_LENGTH, TOO_LONG, isTokenText } from './token-text';
 
 /**
  * The credential of an `Authorization: Bearer <token>` header (RFC 6750): the scheme is
@@ -11,6 +11,20 @@ export function bearerCredential(header: string | undefined): string | undefined
   if (header === undefined) return undefined;
   const match = /^bearer +(\S+)$/i.exec(header);
   return match?.[1];
+}
+
+/**
+ * The values of every `Authorization` header of a request, from its raw headers: the same over
+ * HTTP/1.x (IncomingMessage) and HTTP/2 (Http2ServerRequest, which has no `headersDistinct`).
+ */
+export function authorizationHeaders(rawHeaders: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name.length === 13 && name.toLowerCase() === 'authorization')
+      values.push(rawHeaders[i + 1]);
+  }
+  return values;
 }
 
 /** Header values reach Node as latin1 text: hashing them as latin1 hashes the bytes sent. */
@@ -32,6 +46,7 @@ export class TokenSet {
     if (!given.every(isTokenText)) {
       throw new TypeError('a bearer token must be printable ASCII without white space (RFC 6750)');
     }
+    if (given.some((t) => t.length > MAX_TOKEN_LENGTH)) throw new TypeError(TOO_LONG);
     this.digests = given.map(digest);
   }
 

@@ -1,9 +1,10 @@
 // The metrics route: GET/HEAD on the exact path, bearer auth, the failed-auth limit, the scrape.
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
-import { bearerCredential, type TokenSet } from '../auth/bearer';
+import { authorizationHeaders, bearerCredential, type TokenSet } from '../auth/bearer';
 import type { Exposition } from '../collection/pipeline';
 import type { FailureLimiter } from '../auth/rate-limit';
+import type { ScrapeSlots } from './scrape-slots';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -16,6 +17,8 @@ export interface MetricsRouteOptions {
   tokens: () => TokenSet;
   /** Limits failed authentications per client address; none: no limit. */
   limiter?: FailureLimiter;
+  /** Bounds the scrape responses in flight and their send time; none: no bound. */
+  slots?: ScrapeSlots;
   /** Produces the exposition: text, or bytes to release once sent (MetricsPipeline.scrape). */
   scrape: () => Promise<string | Exposition>;
 }
@@ -27,9 +30,10 @@ function answer(ctx: Context, status: number, body: string | Buffer): void {
 }
 
 /**
- * Answers a request for the metrics path: 404 while no token is configured, 405 for methods other
- * than GET and HEAD, 401 without the right bearer token (429 once a client has failed too often),
- * else 200 with the Prometheus text. The right token is never rate-limited.
+ * Answers a request for the metrics path: 404 while no token is configured; 429 to everything an
+ * address sends once it has failed too often, until its window ends; 405 for methods other than
+ * GET and HEAD; 401 without the right bearer token; 503 while the most scrapes allowed are in
+ * flight; else 200 with the Prometheus text.
  */
 export async function serveMetrics(
   ctx: Context,
@@ -37,30 +41,34 @@ export async function serveMetrics(
 ): Promise<void> {
   const tokens = options.tokens();
   if (!tokens.enabled) return answer(ctx, 404, 'Metrics not enabled');
+  const limiter = options.limiter;
+  // The peer's own address: ctx.ip would trust X-Forwarded-For, which a client writes itself,
+  // when the service sets app.proxy. Behind a proxy every client shares one address.
+  const client = ctx.req.socket?.remoteAddress ?? 'unknown';
+  // Asked before the credential is looked at: a limited address gets the same answer whatever it
+  // sends, the right token included, so its answers tell nothing about its guesses.
+  const wait = limiter?.retryAfter(client) ?? 0;
+  if (wait > 0) {
+    answer(ctx, 429, 'Too many failed attempts');
+    ctx.set('Retry-After', String(wait));
+    return;
+  }
   if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
     answer(ctx, 405, 'Method not allowed');
     ctx.set('Allow', ALLOW);
     return;
   }
   // Two Authorization headers are ambiguous (Node would keep the first): refuse them.
-  const headers = ctx.req.headersDistinct.authorization;
-  const credential = headers?.length === 1 ? bearerCredential(headers[0]) : undefined;
+  const headers = authorizationHeaders(ctx.req.rawHeaders);
+  const credential = headers.length === 1 ? bearerCredential(headers[0]) : undefined;
   if (credential === undefined || !tokens.matches(credential)) {
-    const limiter = options.limiter;
-    // The peer's own address: ctx.ip would trust X-Forwarded-For, which a client writes itself,
-    // when the service sets app.proxy. Behind a proxy every client shares one address, which
-    // costs nothing to a scraper with the right token.
-    const client = ctx.req.socket.remoteAddress ?? 'unknown';
-    const wait = limiter?.retryAfter(client) ?? 0;
-    if (wait > 0) {
-      answer(ctx, 429, 'Too many failed attempts');
-      ctx.set('Retry-After', String(wait));
-      return;
-    }
     limiter?.recordFailure(client);
     answer(ctx, 401, 'Invalid or missing token');
     ctx.set('WWW-Authenticate', 'Bearer');
     return;
+  }
+  if (options.slots && !options.slots.take(ctx.res)) {
+    return answer(ctx, 503, 'Too many concurrent scrapes');
   }
   let exposition: string | Exposition;
   try {
@@ -74,7 +82,7 @@ export async function serveMetrics(
   } else {
     answer(ctx, 200, exposition.bytes);
     // Sent, or the scraper left: either way the bytes are no longer read.
-    if (ctx.res.destroyed) exposition.release();
+    if ((ctx.res as { destroyed?: boolean }).destroyed === true) exposition.release();
     else ctx.res.once('close', exposition.release);
   }
   ctx.set('Content-Type', CONTENT_TYPE);

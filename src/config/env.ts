@@ -63,6 +63,12 @@ export function readEnv(env: NodeJS.ProcessEnv): { settings: PartialSettings; pr
     parseCount,
     (v) => (settings.authFailuresPerMinute = v),
   );
+  read(
+    'SCANOPY_METRICS_MAX_CONCURRENT_SCRAPES',
+    parseCount,
+    (v) => (settings.maxConcurrentScrapes = v),
+  );
+  read('SCANOPY_METRICS_SCRAPE_TIMEOUT_MS', parseCount, (v) => (settings.scrapeTimeoutMs = v));
 
   const attributes: Record<string, string> = {};
   read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, (v) => Object.assign(attributes, v));

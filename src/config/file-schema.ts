@@ -104,6 +104,8 @@ export const FILE: Schema = obj(
               path: str(),
               entity_type_key: str(),
               auth_failures_per_minute: num({ integer: true, min: 0 }),
+              max_concurrent_scrapes: num({ integer: true, min: 0 }),
+              scrape_timeout_ms: num({ integer: true, min: 0 }),
               events: obj({ entities: stringList, operations: stringList }),
             }),
           },

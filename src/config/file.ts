@@ -1,11 +1,12 @@
 // Reads otel-config.yaml: parse, substitute ${VAR}, validate against the schema, map to settings.
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, visit, isScalar, Scalar, parse } from 'yaml';
+import { LineCounter, parseDocument, visit, isMap, isScalar, isSeq, Scalar, parse } from 'yaml';
+import { MiB, readRegularFileSync } from '../files/regular-file';
 import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES } from '../collection/instruments';
 import { PACKAGE_NAME } from '../version';
 import { readWithout, SCOPE_INFO, TARGET_INFO } from './exporter-keys';
 import { FILE } from './file-schema';
 import { validate } from './schema';
+import { isSecretName } from './redact';
 import { substitute } from './substitute';
 import type { LogLevel, PartialSettings } from './types';
 import { parseIdentifier, parseKeyValueList, parsePath } from './values';
@@ -22,19 +23,55 @@ function typedScalar(text: string): unknown {
   }
 }
 
-/** Parses YAML and substitutes `${VAR:-default}` in scalar values, never in keys. */
+/** A configuration file is small; a larger one is refused rather than parsed. */
+export const CONFIG_FILE_MAX_BYTES = MiB;
+
+/**
+ * Every `__proto__` key, by its path: once the YAML is plain JavaScript such a key is at best
+ * confusing (`obj.__proto__` is the prototype accessor) and at worst changes what is read.
+ */
+function protoKeys(node: unknown, path: string, out: string[]): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const at = path ? `${path}.${key}` : key;
+      if (key === '__proto__') out.push(`${at}: a key named __proto__ is not allowed`);
+      protoKeys(pair.value, at, out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => protoKeys(item, `${path}[${i}]`, out));
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'boolean') return 'true or false';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Parses YAML and substitutes `${VAR:-default}` in scalar values, never in keys. `secrets` are the
+ * values substituted from secret-looking variables, which no message may quote.
+ */
 function parseWithSubstitution(
   text: string,
   env: NodeJS.ProcessEnv,
-): { data: unknown; problems: string[] } {
+): { data: unknown; problems: string[]; secrets: string[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = ` (line ${lines.linePos(e.pos[0]).line})`;
-    return { data: undefined, problems: [`invalid YAML${line}: ${e.message.split('\n')[0]}`] };
+    return {
+      data: undefined,
+      problems: [`invalid YAML${line}: ${e.message.split('\n')[0]}`],
+      secrets: [],
+    };
   }
   const problems: string[] = [];
+  protoKeys(doc.contents, '', problems);
+  if (problems.length > 0) return { data: undefined, problems, secrets: [] };
+  const secrets: string[] = [];
   visit(doc, {
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -42,6 +79,10 @@ function parseWithSubstitution(
       if ('error' in result) {
         problems.push(result.error);
         return;
+      }
+      for (const name of result.names) {
+        const value = env[name];
+        if (isSecretName(name) && value !== undefined && value !== '') secrets.push(value);
       }
       // A plain scalar takes the type of what was substituted (`${X:-false}` is a boolean);
       // a quoted one stays a string.
@@ -52,7 +93,7 @@ function parseWithSubstitution(
       }
     },
   });
-  return { data: doc.toJS(), problems };
+  return { data: doc.toJS(), problems, secrets };
 }
 
 interface RawFile {
@@ -81,6 +122,8 @@ interface RawFile {
         path?: string;
         entity_type_key?: string;
         auth_failures_per_minute?: number;
+        max_concurrent_scrapes?: number;
+        scrape_timeout_ms?: number;
         events?: { entities?: string[]; operations?: string[] };
       }
     >;
@@ -94,17 +137,23 @@ interface RawFile {
 export function readConfigFile(
   file: string,
   env: NodeJS.ProcessEnv,
-): { settings: PartialSettings; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { settings: {}, problems: [`${file}: cannot be read (${code})`] };
+  variable?: string,
+): { settings: PartialSettings; problems: string[]; secrets: string[] } {
+  // Only a regular file of at most 1 MiB: a FIFO, a device or a huge file never blocks start-up.
+  const read = readRegularFileSync(file, CONFIG_FILE_MAX_BYTES);
+  if ('error' in read) {
+    const where = variable ? `${variable}: ${file}` : file;
+    return { settings: {}, problems: [`${where}: ${read.error}`], secrets: [] };
   }
-  const parsed = parseWithSubstitution(text, env);
+  const parsed = parseWithSubstitution(read.text, env);
+  const { secrets } = parsed;
   const problems = [...parsed.problems];
-  if (problems.length === 0) problems.push(...validate(parsed.data ?? {}, FILE));
+  const data = parsed.data ?? {};
+  if (problems.length === 0 && (typeof data !== 'object' || Array.isArray(data))) {
+    // Never quoted: a file that is one scalar may well be a secret (a token file named by mistake).
+    problems.push(`(top level): expected a mapping, got ${kindOf(data)}`);
+  }
+  if (problems.length === 0) problems.push(...validate(data, FILE));
   if (problems.length === 0) {
     const format = (parsed.data as { file_format: string }).file_format;
     // Minor versions of the schema only add keys (1.1 also renamed experimental ones).
@@ -112,7 +161,9 @@ export function readConfigFile(
       problems.push(`file_format: expected "1.0" or "1.1", got "${format}"`);
     }
   }
-  if (problems.length > 0) return { settings: {}, problems: problems.map((p) => `${file}: ${p}`) };
+  if (problems.length > 0) {
+    return { settings: {}, problems: problems.map((p) => `${file}: ${p}`), secrets };
+  }
 
   const raw = parsed.data as RawFile;
   const settings: PartialSettings = { configFile: file };
@@ -178,11 +229,15 @@ export function readConfigFile(
   if (ours?.auth_failures_per_minute !== undefined) {
     settings.authFailuresPerMinute = ours.auth_failures_per_minute;
   }
+  if (ours?.max_concurrent_scrapes !== undefined) {
+    settings.maxConcurrentScrapes = ours.max_concurrent_scrapes;
+  }
+  if (ours?.scrape_timeout_ms !== undefined) settings.scrapeTimeoutMs = ours.scrape_timeout_ms;
   if (ours?.events) {
     settings.events = {
       entities: ours.events.entities ?? [],
       operations: ours.events.operations ?? [],
     };
   }
-  return { settings, problems: problems.map((p) => `${file}: ${p}`) };
+  return { settings, problems: problems.map((p) => `${file}: ${p}`), secrets };
 }

@@ -3,8 +3,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_ENTITY_TYPE_KEY } from '../recorder/middleware';
 import { DEFAULT_METRICS_PATH } from '../route/route';
+import { DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_TIMEOUT_MS } from '../route/scrape-slots';
+import { TOKEN_FILE_MAX_BYTES } from '../auth/token-file';
+import { readRegularFileSync } from '../files/regular-file';
 import { readEnv } from './env';
 import { readConfigFile } from './file';
+import { redact } from './redact';
 import type { PartialSettings, Settings } from './types';
 
 export const DEFAULT_CONFIG_FILE = 'otel-config.yaml';
@@ -16,6 +20,8 @@ export const DEFAULTS: Settings = {
   path: DEFAULT_METRICS_PATH,
   entityTypeKey: DEFAULT_ENTITY_TYPE_KEY,
   authFailuresPerMinute: 30,
+  maxConcurrentScrapes: DEFAULT_MAX_CONCURRENT_SCRAPES,
+  scrapeTimeoutMs: DEFAULT_SCRAPE_TIMEOUT_MS,
   resourceAttributes: {},
   withoutScopeInfo: true,
   withoutTargetInfo: false,
@@ -27,10 +33,28 @@ export const DEFAULTS: Settings = {
   events: { entities: [], operations: [] },
 };
 
+/** The entries of a token list (a variable or a token file), valid or not. */
+function tokenEntries(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return [text.trim(), ...text.split(/[,\n]/).map((t) => t.trim())].filter((t) => t !== '');
+}
+
+/** Everything a message must not quote: the configured tokens, however they were given. */
+function configuredSecrets(env: NodeJS.ProcessEnv, cwd: string): string[] {
+  const secrets = tokenEntries(env.SCANOPY_METRICS_TOKEN);
+  const tokenFile = env.SCANOPY_METRICS_TOKEN_FILE?.trim();
+  if (tokenFile) {
+    const read = readRegularFileSync(resolve(cwd, tokenFile), TOKEN_FILE_MAX_BYTES);
+    if ('text' in read) secrets.push(...tokenEntries(read.text));
+  }
+  return secrets;
+}
+
 /**
  * Resolves the settings: environment over file over built-in defaults. The file is
  * OTEL_CONFIG_FILE, else `otel-config.yaml` in the working directory if there is one.
  * With any problem, `problems` lists them all and `settings` are the defaults with the route off.
+ * No problem quotes a configured token, or a value substituted from a secret-looking variable.
  */
 export function loadSettings(
   env: NodeJS.ProcessEnv = process.env,
@@ -42,13 +66,18 @@ export function loadSettings(
   let fromFile: PartialSettings = {};
   const named = env.OTEL_CONFIG_FILE?.trim();
   const file = named ? resolve(cwd, named) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  const secrets: string[] = [];
   if (named || existsSync(file)) {
-    const read = readConfigFile(file, env);
+    const read = readConfigFile(file, env, named ? 'OTEL_CONFIG_FILE' : undefined);
     problems.push(...read.problems);
     fromFile = read.settings;
+    secrets.push(...read.secrets);
   }
 
   if (problems.length > 0) {
+    // A message quotes what it got, unless that holds a secret.
+    secrets.push(...configuredSecrets(env, cwd));
+    for (let i = 0; i < problems.length; i++) problems[i] = redact(problems[i], secrets);
     // Whatever else was read, the route stays off until the configuration is fixed.
     return { settings: { ...DEFAULTS, disabled: fromEnv.settings.disabled ?? false }, problems };
   }

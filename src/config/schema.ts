@@ -39,6 +39,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // Infinity and NaN are no JSON: JSON.stringify would call them null.
+  if (typeof value === 'number') return `number ${String(value)}`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
@@ -68,6 +70,12 @@ export function validate(value: unknown, schema: Schema, path = ''): string[] {
       if (schema.integer && !Number.isInteger(value)) {
         return [`${where}: expected an integer, got ${value}`];
       }
+      // Past 2^53 integers round: the number read is not the number written.
+      if (schema.integer && !Number.isSafeInteger(value)) {
+        return [
+          `${where}: expected an integer from ${schema.min ?? -Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}, got ${value}`,
+        ];
+      }
       if (schema.min !== undefined && value < schema.min) {
         return [`${where}: expected a number >= ${schema.min}, got ${value}`];
       }
@@ -89,7 +97,8 @@ export function validate(value: unknown, schema: Schema, path = ''): string[] {
         if (!(key in record)) problems.push(`${join(path, key)}: required`);
       }
       for (const [key, child] of Object.entries(record)) {
-        const sub = schema.props[key];
+        // Own keys only: `constructor` or `toString` must not find Object.prototype's.
+        const sub = Object.hasOwn(schema.props, key) ? schema.props[key] : undefined;
         if (sub) problems.push(...validate(child, sub, join(path, key)));
         else if (!schema.open && !schema.ignored?.includes(key)) {
           const known = Object.keys(schema.props).join(', ');

@@ -1,13 +1,15 @@
 /**
  * Environment substitution in otel-config.yaml scalars, as the OTel declarative configuration
  * specifies: `${VAR}`, `${env:VAR}`, `${VAR:-default}`, and `$$` for a literal `$`.
- * Returns the substituted text, or an error message for a malformed reference.
+ * Returns the substituted text and the names of the variables it read, or an error message for a
+ * malformed reference.
  */
 export function substitute(
   text: string,
   env: NodeJS.ProcessEnv,
-): { value: string } | { error: string } {
+): { value: string; names: string[] } | { error: string } {
   let out = '';
+  const names: string[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i];
@@ -34,9 +36,10 @@ export function substitute(
       return { error: `invalid substitution "\${${ref}}": expected \${NAME} or \${NAME:-default}` };
     }
     const [, name, fallback] = match;
+    names.push(name);
     const value = env[name];
     out += value !== undefined && value !== '' ? value : (fallback ?? '');
     i = end + 1;
   }
-  return { value: out };
+  return { value: out, names };
 }

@@ -33,6 +33,10 @@ export interface Settings {
   entityTypeKey: string;
   /** Failed authentications per client address and minute before 429; 0: no limit. */
   authFailuresPerMinute: number;
+  /** Scrape responses in flight at once before 503; 0: no limit. */
+  maxConcurrentScrapes: number;
+  /** A scrape response not sent within this many milliseconds is destroyed; 0: never. */
+  scrapeTimeoutMs: number;
   resourceAttributes: Record<string, string>;
   withoutScopeInfo: boolean;
   withoutTargetInfo: boolean;

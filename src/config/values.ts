@@ -11,10 +11,20 @@ export function parseBoolean(text: string): Parsed<boolean> {
   return { error: `expected true or false, got "${text}"` };
 }
 
-/** The route's path: absolute, without query, fragment or white space. */
+/**
+ * The route's path: absolute, without query, fragment or white space, in printable ASCII (a
+ * request target carries nothing else, and Koa's ctx.path is not percent-decoded, so `/metricsé`
+ * could never be reached).
+ */
 export function parsePath(text: string): Parsed<string> {
   if (!/^\/[^\s?#]*$/.test(text)) {
     return { error: `expected an absolute path such as /metrics, got "${text}"` };
+  }
+  const outside = /[^\x21-\x7e]/u.exec(text);
+  if (outside) {
+    return {
+      error: `expected a path of printable ASCII characters (a request cannot reach "${outside[0]}" unencoded), got "${text}"`,
+    };
   }
   return { value: text };
 }
@@ -35,11 +45,18 @@ export function matchesGlob(pattern: string, name: string): boolean {
   return new RegExp(`^${re}$`).test(name);
 }
 
-/** A whole number from 0 up. */
+/** A whole number from 0 up, exactly representable (a larger one would round, or be Infinity). */
 export function parseCount(text: string): Parsed<number> {
   const v = text.trim();
   if (!/^\d+$/.test(v)) return { error: `expected a whole number from 0 up, got "${text}"` };
-  return { value: Number(v) };
+  const value = Number(v);
+  if (!Number.isSafeInteger(value)) {
+    const got = v.length > 32 ? `a number of ${v.length} digits` : `"${v}"`;
+    return {
+      error: `expected a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`,
+    };
+  }
+  return { value };
 }
 
 /** `key1=value1,key2=value2`, values percent-decoded (OTEL_RESOURCE_ATTRIBUTES' format). */

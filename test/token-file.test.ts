@@ -10,8 +10,8 @@ import type { ChildService } from './helpers/child';
 import { get } from './helpers/preloaded-service';
 import { pollUntil } from './helpers/wait';
 
-const OLD = 'old-token-31b7';
-const NEW = 'new-token-9c02';
+const OLD = 'old-token-31b7-5a0e';
+const NEW = 'new-token-9c02-d41f';
 
 async function status(service: ChildService, token: string): Promise<number> {
   return (await get(service.url, '/metrics', { Authorization: `Bearer ${token}` })).status;

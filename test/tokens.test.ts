@@ -147,15 +147,15 @@ describe('several tokens at once, and rotation', () => {
   });
 
   it('SCANOPY_METRICS_TOKEN="a,b" (or one per line): both open the route in the preload', async () => {
-    for (const value of ['tok-a1,tok-b2', 'tok-a1\ntok-b2', ' tok-a1 ,\n tok-b2 \n']) {
+    for (const value of ['token-alpha-000001,token-bravo-000002', 'token-alpha-000001\ntoken-bravo-000002', ' token-alpha-000001 ,\n token-bravo-000002 \n']) {
       expect(
         loadSettings({ SCANOPY_METRICS_TOKEN: value }, run.tempDir()).settings.tokens,
-      ).to.deep.equal(['tok-a1', 'tok-b2']);
+      ).to.deep.equal(['token-alpha-000001', 'token-bravo-000002']);
       const { preload, stderr } = run.start({ SCANOPY_METRICS_TOKEN: value });
       const url = await run.serve(preload);
-      expect((await bearer(url, 'tok-a1')).status, value).to.equal(200);
-      expect((await bearer(url, 'tok-b2')).status, value).to.equal(200);
-      for (const wrong of ['tok-a1,tok-b2', 'tok-a1tok-b2', 'tok-a', 'tok-b2 tok-a1']) {
+      expect((await bearer(url, 'token-alpha-000001')).status, value).to.equal(200);
+      expect((await bearer(url, 'token-bravo-000002')).status, value).to.equal(200);
+      for (const wrong of ['token-alpha-000001,token-bravo-000002', 'token-alpha-000001token-bravo-000002', 'token-alpha-00000', 'token-bravo-000002 token-alpha-000001']) {
         expect((await bearer(url, wrong)).status, `${value}: ${wrong}`).to.equal(401);
       }
       expect(stderr).to.deep.equal([]);
@@ -175,7 +175,7 @@ describe('several tokens at once, and rotation', () => {
     expect((await bearer(app.url, 'new-rotating')).status).to.equal(200);
   });
 
-  it('a scraper left on a rotated-out token is limited like any failure, and served as soon as it sends the new one', async () => {
+  it('a scraper left on a rotated-out token is limited like any failure: its address gets 429 until the window ends, the new token included', async () => {
     const app = await startMetricsApp(undefined, { token: 'before-rotation' });
     apps.push(app);
     app.metrics.setTokens('after-rotation');
@@ -183,7 +183,8 @@ describe('several tokens at once, and rotation', () => {
       expect((await bearer(app.url, 'before-rotation')).status).to.equal(401);
     }
     expect((await bearer(app.url, 'before-rotation')).status).to.equal(429);
-    expect((await bearer(app.url, 'after-rotation')).status).to.equal(200);
+    // No answer from a limited address may depend on what it sent (test/auth-oracle.test.ts).
+    expect((await bearer(app.url, 'after-rotation')).status).to.equal(429);
   });
 
   it('a non-ASCII token is either refused by the configuration or opens the route for a client sending it as UTF-8', async () => {

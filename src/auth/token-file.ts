@@ -1,46 +1,119 @@
-// The token file (a Docker or Kubernetes secret): read, and re-read when it changes.
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+// The token file (a Docker or Kubernetes secret): read, and followed while the service runs.
+import { stat } from 'node:fs/promises';
 import { diag } from '@opentelemetry/api';
 import { parseTokens } from './token-text';
+import { KiB, readRegularFile, readRegularFileSync, type FileRead } from '../files/regular-file';
 
-/** Reads the token(s) of a mounted secret: one per line (or comma-separated), trimmed. */
-export function readTokenFile(path: string): { tokens: string[] } | { error: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    return { error: `SCANOPY_METRICS_TOKEN_FILE: cannot read ${path} (${code})` };
-  }
-  const parsed = parseTokens(text);
-  return 'error' in parsed
-    ? { error: `SCANOPY_METRICS_TOKEN_FILE: ${path}: ${parsed.error}` }
-    : { tokens: parsed.value };
+export const TOKEN_FILE_VARIABLE = 'SCANOPY_METRICS_TOKEN_FILE';
+/** A token file holds a few tokens; anything larger is not one. */
+export const TOKEN_FILE_MAX_BYTES = 64 * KiB;
+
+export type TokenFileRead = { tokens: string[] } | { error: string };
+
+function tokensOf(read: FileRead): TokenFileRead {
+  if ('error' in read) return read;
+  const parsed = parseTokens(read.text);
+  return 'error' in parsed ? { error: parsed.error } : { tokens: parsed.value };
 }
 
 /**
- * Re-reads the file when it changes, as a rotated Kubernetes secret does (the mount swaps a
- * symlink, which `fs.watch` misses and a stat poll sees). The poll keeps no process alive. While
- * the file cannot be read or holds no token (a writer that truncates before it writes), the last
- * good tokens stay in force.
+ * Reads the token(s) of a mounted secret at start-up: one per line (or comma-separated), trimmed,
+ * from a regular file of at most 64 KiB. The error names the file, never a token.
+ */
+export function readTokenFile(path: string): TokenFileRead {
+  return tokensOf(readRegularFileSync(path, TOKEN_FILE_MAX_BYTES));
+}
+
+export interface WatchOptions {
+  /** How often the file is checked. Default 1 s. */
+  intervalMs?: number;
+  /** What the start-up read gave: a failure it reported is not reported again. */
+  initial?: TokenFileRead;
+  /**
+   * How long a failed read (missing, empty, not a regular file, unreadable) must last before the
+   * tokens are revoked. A Kubernetes secret update swaps a symlink and can fail one read; a writer
+   * that truncates before it writes fails one too. Default 2 s.
+   */
+  graceMs?: number;
+}
+
+/**
+ * Follows the token file while the service runs. It is checked every second, off the hot path
+ * (an asynchronous stat, and an asynchronous bounded read when it changed). New tokens replace the
+ * old ones as soon as they are read. A file that cannot give a token (deleted, emptied, replaced
+ * by a directory or a FIFO, over 64 KiB) keeps the previous tokens for `graceMs`, then revokes
+ * them: `onTokens([])`, and the route answers 404 until the file holds a token again. A file that
+ * did not exist at start-up is picked up when it appears. The timer keeps no process alive.
  */
 export function watchTokenFile(
   path: string,
   onTokens: (tokens: string[]) => void,
-  intervalMs = 1000,
+  options: WatchOptions = {},
 ): () => void {
-  const listener = (current: Stats, previous: Stats): void => {
-    if (
-      current.mtimeMs === previous.mtimeMs &&
-      current.ino === previous.ino &&
-      current.size === previous.size
-    ) {
+  const intervalMs = options.intervalMs ?? 1000;
+  const graceMs = options.graceMs ?? 2000;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastSignature: string | undefined;
+  let failingSince: number | undefined;
+  const initialError =
+    options.initial && 'error' in options.initial ? options.initial.error : undefined;
+  // A file that gave no token at start-up was reported then, and no token is in force.
+  let revoked = initialError !== undefined;
+  let lastError = initialError;
+
+  const signature = async (): Promise<string> => {
+    try {
+      const s = await stat(path);
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}`;
+    } catch (error) {
+      return `error:${(error as NodeJS.ErrnoException).code ?? ''}`;
+    }
+  };
+
+  const check = async (): Promise<void> => {
+    const now = await signature();
+    // Unchanged and in force: nothing to read. While failing, read again until it resolves.
+    if (now === lastSignature && failingSince === undefined) return;
+    lastSignature = now;
+    const read = tokensOf(await readRegularFile(path, TOKEN_FILE_MAX_BYTES));
+    if (stopped) return;
+    if ('tokens' in read) {
+      failingSince = undefined;
+      revoked = false;
+      lastError = undefined;
+      onTokens(read.tokens);
       return;
     }
-    const read = readTokenFile(path);
-    if ('error' in read) diag.warn(`scanopy-metrics: ${read.error}; keeping the previous token(s)`);
-    else onTokens(read.tokens);
+    const at = Date.now();
+    if (failingSince === undefined) failingSince = at;
+    if (read.error !== lastError) {
+      lastError = read.error;
+      diag.debug(
+        `scanopy-metrics: ${TOKEN_FILE_VARIABLE}: ${path}: ${read.error}; keeping the previous token(s) unless it lasts`,
+      );
+    }
+    if (!revoked && at - failingSince >= graceMs) {
+      revoked = true;
+      diag.warn(
+        `scanopy-metrics: ${TOKEN_FILE_VARIABLE}: ${path}: ${read.error}; no token is valid (the metrics route answers 404) until it holds one`,
+      );
+      onTokens([]);
+    }
   };
-  watchFile(path, { interval: intervalMs, persistent: false }, listener);
-  return () => unwatchFile(path, listener);
+
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      check()
+        .catch((error: unknown) => diag.debug('scanopy-metrics: token file check failed', error))
+        .finally(schedule);
+    }, intervalMs);
+    timer.unref();
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
 }

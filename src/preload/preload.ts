@@ -7,7 +7,13 @@ import type { LogLevel, Settings } from '../config/types';
 import { KoaMetricsInstrumentation } from './instrumentation';
 import { reportUninstrumented } from './uninstrumented';
 import { ScanopyMetrics } from '../scanopy-metrics';
-import { readTokenFile, watchTokenFile } from '../auth/token-file';
+import {
+  readTokenFile,
+  TOKEN_FILE_VARIABLE,
+  watchTokenFile,
+  type TokenFileRead,
+} from '../auth/token-file';
+import { shortTokenWarning } from '../auth/token-text';
 import { PACKAGE_NAME } from '../version';
 
 const INSTANCE = Symbol.for(`${PACKAGE_NAME}.instance`);
@@ -70,15 +76,32 @@ export function startPreload(
   if (settings.disabled) return { settings, problems: [], stop: () => Promise.resolve() };
 
   let tokens = settings.tokens;
+  let tokenFileRead: TokenFileRead | undefined;
   if (problems.length === 0 && settings.tokenFile) {
-    const read = readTokenFile(settings.tokenFile);
-    if ('error' in read) problems.push(read.error);
-    else tokens = read.tokens;
+    // A token file that gives no token now may give one later (a secret mounted after start):
+    // the route answers 404 meanwhile, and the rest of the configuration stands.
+    tokenFileRead = readTokenFile(settings.tokenFile);
+    if ('error' in tokenFileRead) {
+      stderr(
+        `${PACKAGE_NAME}: ${TOKEN_FILE_VARIABLE}: ${settings.tokenFile}: ${tokenFileRead.error}; the metrics route answers 404 until the file holds a token`,
+      );
+    } else {
+      tokens = tokenFileRead.tokens;
+    }
   }
   if (problems.length > 0) {
     stderr(`${PACKAGE_NAME}: ${problems.join('; ')}; the metrics route is disabled (404)`);
     tokens = [];
   }
+  // Once per process: a short token is a weak secret, whichever source gave it.
+  let warnedShort = false;
+  const warnIfShort = (source: string, list: readonly string[]): void => {
+    const warning = warnedShort ? undefined : shortTokenWarning(source, list);
+    if (warning === undefined) return;
+    warnedShort = true;
+    stderr(`${PACKAGE_NAME}: ${warning}`);
+  };
+  warnIfShort(settings.tokenFile ? TOKEN_FILE_VARIABLE : 'SCANOPY_METRICS_TOKEN', tokens);
 
   diag.setLogger(new DiagConsoleLogger(), {
     logLevel: LOG_LEVELS[settings.logLevel],
@@ -90,6 +113,8 @@ export function startPreload(
     path: settings.path,
     entityTypeKey: settings.entityTypeKey,
     authFailuresPerMinute: settings.authFailuresPerMinute,
+    maxConcurrentScrapes: settings.maxConcurrentScrapes,
+    scrapeTimeoutMs: settings.scrapeTimeoutMs,
     resourceAttributes: settings.resourceAttributes,
     withoutScopeInfo: settings.withoutScopeInfo,
     withoutTargetInfo: settings.withoutTargetInfo,
@@ -106,7 +131,11 @@ export function startPreload(
   });
   const cleanups: (() => void)[] = [];
   if (problems.length === 0 && settings.tokenFile) {
-    cleanups.push(watchTokenFile(settings.tokenFile, (t) => metrics.setTokens(t)));
+    const onTokens = (t: string[]): void => {
+      warnIfShort(TOKEN_FILE_VARIABLE, t);
+      metrics.setTokens(t);
+    };
+    cleanups.push(watchTokenFile(settings.tokenFile, onTokens, { initial: tokenFileRead }));
   }
   cleanups.push(metrics.subscribeToEventsChannel());
 

@@ -23,6 +23,9 @@ const FOLD_MESSAGES: Record<EventFold, string> = {
   operation: 'an operation outside the known vocabulary was counted as operation="other"',
 };
 
+/** More events than one message can reasonably carry: reading them would hang the service. */
+export const MAX_EVENTS_PER_MESSAGE = 1_000_000;
+
 /**
  * Counts `scanopy_events_total` from the service's domain events. It subscribes to a
  * Scanopy-style event bus (name `metrics`, every event) or to the `scanopy:events` diagnostics
@@ -40,8 +43,42 @@ export class MetricsObserver implements EventSubscriber {
   ) {}
 
   handleEvents(events: readonly ScanopyEvent[]): void {
-    if (!Array.isArray(events)) return this.record(events);
-    for (const event of events) this.record(event);
+    this.recordMessage(events);
+  }
+
+  /**
+   * One message of the bus or the channel: an event or a list of events, read so that nothing a
+   * publisher passes can throw out of here (a revoked Proxy, a throwing index getter or `length`).
+   * What cannot be read is counted as one malformed event; so is a list whose length is no
+   * length, or claims more than MAX_EVENTS_PER_MESSAGE events (which would hang the service).
+   */
+  private recordMessage(message: unknown): void {
+    let length: unknown;
+    try {
+      length = Array.isArray(message) ? (message as unknown[]).length : undefined;
+    } catch {
+      return this.malformed('a value that cannot be read');
+    }
+    if (length === undefined) return this.record(message);
+    if (!Number.isSafeInteger(length) || (length as number) > MAX_EVENTS_PER_MESSAGE) {
+      return this.malformed('a list without a usable length');
+    }
+    const list = message as unknown[];
+    for (let i = 0; i < (length as number); i++) {
+      let event: unknown;
+      try {
+        event = list[i];
+      } catch {
+        this.malformed('a list element that cannot be read');
+        continue;
+      }
+      this.record(event);
+    }
+  }
+
+  private malformed(what: string): void {
+    this.instruments.recordEvent(UNKNOWN, UNKNOWN);
+    this.report('malformed', what);
   }
 
   /** Counts one event; anything at all may be passed. */
@@ -54,7 +91,7 @@ export class MetricsObserver implements EventSubscriber {
       labels = { entity: UNKNOWN, operation: UNKNOWN, folded: 'malformed' };
     }
     this.instruments.recordEvent(labels.entity, labels.operation);
-    if (labels.folded !== undefined) this.report(labels.folded, event);
+    if (labels.folded !== undefined) this.report(labels.folded, describe(event));
   }
 
   /**
@@ -72,14 +109,14 @@ export class MetricsObserver implements EventSubscriber {
   }
 
   private readonly onMessage = (message: unknown): void => {
-    if (Array.isArray(message)) for (const event of message) this.record(event);
-    else this.record(message);
+    this.recordMessage(message);
   };
 
-  private report(reason: EventFold, event: unknown): void {
+  /** Reports a fold once; `seen` is a short, safe description of what was received. */
+  private report(reason: EventFold, seen: string): void {
     if (this.reported.has(reason)) return;
     this.reported.add(reason);
-    diag.warn(`scanopy-metrics: ${FOLD_MESSAGES[reason]} (first seen: ${describe(event)})`);
+    diag.warn(`scanopy-metrics: ${FOLD_MESSAGES[reason]} (first seen: ${seen})`);
   }
 }
 

@@ -3,6 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import type { Instruments } from '../collection/instruments';
 import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
+import { OTHER } from '../labels/vocabulary';
 
 export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
 
@@ -22,6 +23,21 @@ export function statusLabel(headersSent: boolean, code: number): string {
   return (STATUS_LABELS[code] ??= String(code));
 }
 export const CLIENT_CLOSED = '499';
+
+/**
+ * The caller kind the service's auth left at `ctx.state[key]`. A state that cannot be read (a
+ * throwing getter, `ctx.state = null`, a Proxy that throws) gives `other`: the request is counted
+ * all the same.
+ */
+export function callerKind(ctx: Context, key: string): string {
+  try {
+    const state: unknown = ctx.state;
+    if (typeof state !== 'object' || state === null) return OTHER;
+    return foldCallerKind((state as Record<string, unknown>)[key]);
+  } catch {
+    return OTHER;
+  }
+}
 
 /**
  * Records `http_requests_total` and `http_request_duration_seconds` for every request that passes
@@ -46,7 +62,7 @@ export function httpMetrics(
           foldMethod(method),
           routePattern(ctx, method),
           statusLabel(ctx.res.headersSent, ctx.res.statusCode),
-          foldCallerKind((ctx.state as Record<string, unknown>)[key]),
+          callerKind(ctx, key),
           (performance.now() - start) / 1000,
         );
       } catch (error) {

@@ -7,6 +7,11 @@ import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './recorder/middleware';
 import { MetricsObserver } from './events/observer';
 import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
 import { DEFAULT_METRICS_PATH, metricsRoute } from './route/route';
+import {
+  DEFAULT_MAX_CONCURRENT_SCRAPES,
+  DEFAULT_SCRAPE_TIMEOUT_MS,
+  ScrapeSlots,
+} from './route/scrape-slots';
 import { parsePath } from './config/values';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {
@@ -18,8 +23,21 @@ export interface ScanopyMetricsOptions extends PipelineOptions {
   entityTypeKey?: string;
   /** Failed authentications allowed per client address and minute before 429; 0: no limit. Default 30. */
   authFailuresPerMinute?: number;
+  /** Scrape responses in flight at once before 503; 0: no limit. Default 4. */
+  maxConcurrentScrapes?: number;
+  /** A scrape response not sent within this many milliseconds is destroyed; 0: never. Default 30,000. */
+  scrapeTimeoutMs?: number;
   /** Entity types and operations to count as themselves, beyond Scanopy's own. */
   events?: { entities?: readonly string[]; operations?: readonly string[] };
+}
+
+/** A whole number from 0 up, as a number option must be; throws naming the option. */
+function wholeNumber(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`createMetrics: ${name}: expected a whole number from 0 up, got ${value}`);
+  }
+  return value;
 }
 
 function tokenList(token: string | readonly string[] | undefined): readonly string[] {
@@ -38,6 +56,7 @@ export class ScanopyMetrics {
   readonly entityTypeKey: string;
   private tokens: TokenSet;
   private readonly limiter: FailureLimiter;
+  private readonly slots: ScrapeSlots;
 
   constructor(options: ScanopyMetricsOptions = {}) {
     this.pipeline = new MetricsPipeline(options);
@@ -47,7 +66,17 @@ export class ScanopyMetrics {
     this.path = path.value;
     this.entityTypeKey = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
     this.tokens = new TokenSet(tokenList(options.token));
-    this.limiter = new FailureLimiter({ limit: options.authFailuresPerMinute });
+    this.limiter = new FailureLimiter({
+      limit: wholeNumber('authFailuresPerMinute', options.authFailuresPerMinute, 30),
+    });
+    this.slots = new ScrapeSlots(
+      wholeNumber(
+        'maxConcurrentScrapes',
+        options.maxConcurrentScrapes,
+        DEFAULT_MAX_CONCURRENT_SCRAPES,
+      ),
+      wholeNumber('scrapeTimeoutMs', options.scrapeTimeoutMs, DEFAULT_SCRAPE_TIMEOUT_MS),
+    );
   }
 
   /** Koa middleware recording the HTTP metrics; put it first. */
@@ -61,6 +90,7 @@ export class ScanopyMetrics {
       path: this.path,
       tokens: () => this.tokens,
       limiter: this.limiter,
+      slots: this.slots,
       scrape: () => this.pipeline.scrape(),
     });
   }

@@ -147,7 +147,11 @@ describe('several tokens at once, and rotation', () => {
   });
 
   it('SCANOPY_METRICS_TOKEN="a,b" (or one per line): both open the route in the preload', async () => {
-    for (const value of ['token-alpha-000001,token-bravo-000002', 'token-alpha-000001\ntoken-bravo-000002', ' token-alpha-000001 ,\n token-bravo-000002 \n']) {
+    for (const value of [
+      'token-alpha-000001,token-bravo-000002',
+      'token-alpha-000001\ntoken-bravo-000002',
+      ' token-alpha-000001 ,\n token-bravo-000002 \n',
+    ]) {
       expect(
         loadSettings({ SCANOPY_METRICS_TOKEN: value }, run.tempDir()).settings.tokens,
       ).to.deep.equal(['token-alpha-000001', 'token-bravo-000002']);
@@ -155,7 +159,12 @@ describe('several tokens at once, and rotation', () => {
       const url = await run.serve(preload);
       expect((await bearer(url, 'token-alpha-000001')).status, value).to.equal(200);
       expect((await bearer(url, 'token-bravo-000002')).status, value).to.equal(200);
-      for (const wrong of ['token-alpha-000001,token-bravo-000002', 'token-alpha-000001token-bravo-000002', 'token-alpha-00000', 'token-bravo-000002 token-alpha-000001']) {
+      for (const wrong of [
+        'token-alpha-000001,token-bravo-000002',
+        'token-alpha-000001token-bravo-000002',
+        'token-alpha-00000',
+        'token-bravo-000002 token-alpha-000001',
+      ]) {
         expect((await bearer(url, wrong)).status, `${value}: ${wrong}`).to.equal(401);
       }
       expect(stderr).to.deep.equal([]);

@@ -23,7 +23,7 @@ export interface ScanopyMetricsOptions extends PipelineOptions {
   entityTypeKey?: string;
   /** Failed authentications allowed per client address and minute before 429; 0: no limit. Default 30. */
   authFailuresPerMinute?: number;
-  /** Scrape responses in flight at once before 503; 0: no limit. Default 4. */
+  /** Scrape responses in flight at once before 503; 0: no limit. Default 8. */
   maxConcurrentScrapes?: number;
   /** A scrape response not sent within this many milliseconds is destroyed; 0: never. Default 30,000. */
   scrapeTimeoutMs?: number;

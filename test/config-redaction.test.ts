@@ -71,7 +71,7 @@ const CASES: Case[] = [
     title: '${SCANOPY_METRICS_TOKEN} substituted into file_format',
     env: () => withToken,
     file: 'file_format: ${SCANOPY_METRICS_TOKEN}\n',
-    problem: (file) => `${file}: file_format: expected "1.0", got ${HIDDEN}`,
+    problem: (file) => `${file}: file_format: expected "1.0" or "1.1", got ${HIDDEN}`,
   },
   {
     title: '${SCANOPY_METRICS_TOKEN} substituted into disabled',

@@ -141,9 +141,9 @@ describe('SCANOPY_METRICS_MAX_CONCURRENT_SCRAPES and SCANOPY_METRICS_SCRAPE_TIME
   const run = new InProcess();
   afterEach(() => run.stopAll());
 
-  it('defaults: 4 scrapes in flight, 30 s send timeout', () => {
+  it('defaults: 8 scrapes in flight, 30 s send timeout', () => {
     const { preload, stderr } = run.start({ SCANOPY_METRICS_TOKEN: TOKEN });
-    expect(preload.settings.maxConcurrentScrapes).to.equal(4);
+    expect(preload.settings.maxConcurrentScrapes).to.equal(8);
     expect(preload.settings.scrapeTimeoutMs).to.equal(30_000);
     expect(stderr).to.deep.equal([]);
   });

@@ -7,7 +7,7 @@ export interface ClosableResponse {
   destroy(error?: Error): unknown;
 }
 
-export const DEFAULT_MAX_CONCURRENT_SCRAPES = 4;
+export const DEFAULT_MAX_CONCURRENT_SCRAPES = 8;
 export const DEFAULT_SCRAPE_TIMEOUT_MS = 30_000;
 
 /**

@@ -34,7 +34,7 @@ describe('configuration: environment variables', () => {
       resourceAttributes: {},
       withoutScopeInfo: true,
       withoutTargetInfo: false,
-      cardinalityLimit: 2000,
+      cardinalityLimit: 20_000,
       instrumentations: [],
     });
   });

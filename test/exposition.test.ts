@@ -8,6 +8,7 @@ import { metricTypes, parseExposition, sample, series } from './helpers/expositi
 import { startMetricsApp, TOKEN } from './helpers/metrics-app';
 import type { MetricsApp } from './helpers/metrics-app';
 import { checkMetrics } from './helpers/promtool';
+import { overflowWarning } from '../src/collection/instruments';
 
 /** The lines from `# HELP <first>` to the end of the text. */
 function linesFrom(text: string, first: string): string[] {
@@ -21,7 +22,7 @@ describe('exposition', () => {
   let server: MetricsApp;
   afterEach(async () => server.close());
 
-  it('has exactly the three metrics (and target_info), with their Prometheus types', async () => {
+  it('has exactly the three metrics (and target_info, and the overflow self-metric), with their Prometheus types', async () => {
     server = await startMetricsApp();
     const text = await server.scrape();
     expect(metricTypes(text)).to.deep.equal({
@@ -29,6 +30,7 @@ describe('exposition', () => {
       http_requests_total: 'counter',
       http_request_duration_seconds: 'histogram',
       scanopy_events_total: 'counter',
+      scanopy_metrics_series_overflow_total: 'counter',
     });
     expect(text).to.contain('# HELP http_requests_total Total number of HTTP requests\n');
     expect(text).to.contain(
@@ -97,6 +99,11 @@ describe('exposition', () => {
       '# TYPE scanopy_events_total counter',
       'scanopy_events_total{entity="Host",operation="created"} 2',
       'scanopy_events_total{entity="auth",operation="login_failed"} 1',
+      "# HELP scanopy_metrics_series_overflow_total Recordings that went to a metric's otel_metric_overflow series, by metric",
+      '# TYPE scanopy_metrics_series_overflow_total counter',
+      'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
+      'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 0',
     ]);
   });
 
@@ -158,7 +165,12 @@ describe('exposition', () => {
   });
 
   it('writes the overflow series once the cardinality limit is reached, and promtool accepts it', async () => {
-    server = await startMetricsApp(undefined, { token: TOKEN, cardinalityLimit: 3 });
+    const warnings: string[] = [];
+    server = await startMetricsApp(undefined, {
+      token: TOKEN,
+      cardinalityLimit: 3,
+      warn: (line) => warnings.push(line),
+    });
     for (const entityType of ['Host', 'Network', 'Subnet', 'Service', 'Port']) {
       server.metrics.recordEvent({ kind: 'entity', entityType, operation: 'created' });
     }
@@ -167,7 +179,13 @@ describe('exposition', () => {
       'scanopy_events_total{entity="Host",operation="created"} 1',
       'scanopy_events_total{entity="Network",operation="created"} 1',
       'scanopy_events_total{otel_metric_overflow="true"} 3',
+      "# HELP scanopy_metrics_series_overflow_total Recordings that went to a metric's otel_metric_overflow series, by metric",
+      '# TYPE scanopy_metrics_series_overflow_total counter',
+      'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
+      'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 3',
     ]);
+    expect(warnings).to.deep.equal([overflowWarning('scanopy_events_total', 'counter', 3)]);
     expect(await checkMetrics(text)).to.deep.equal({ code: 0, output: '' });
   });
 

@@ -70,6 +70,7 @@ describe('OTEL_NODE_ENABLED_INSTRUMENTATIONS=http', () => {
         'http_requests_total',
         'http_request_duration_seconds',
         'scanopy_events_total',
+        'scanopy_metrics_series_overflow_total',
       ]);
     });
   }

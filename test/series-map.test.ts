@@ -1,5 +1,9 @@
 // The bounded store of series behind every metric: cardinality limit and attribute keys.
-import { OVERFLOW_ATTRIBUTES, SeriesMap } from '../src/series/series-map';
+import {
+  DEFAULT_CARDINALITY_LIMIT,
+  OVERFLOW_ATTRIBUTES,
+  SeriesMap,
+} from '../src/series/series-map';
 import type { Series } from '../src/series/series-map';
 import { expect } from './helpers/chai';
 
@@ -57,14 +61,56 @@ describe('SeriesMap', () => {
     expect(contents(map)).to.deep.equal([{ attributes: { 'otel.metric.overflow': true }, n: 2 }]);
   });
 
-  it('defaults to the OTel SDK limit of 2000 series, the overflow series included', () => {
+  it('defaults to 20,000 series, the overflow series included', () => {
     const map = tallies({ labelNames: ['k'] });
-    for (let i = 0; i < 2500; i++) map.get([String(i)]).n++;
-    expect(map.cardinalityLimit).to.equal(2000);
-    expect(map.size).to.equal(2000);
+    for (let i = 0; i < 20_500; i++) map.get([String(i)]).n++;
+    expect(DEFAULT_CARDINALITY_LIMIT).to.equal(20_000);
+    expect(map.cardinalityLimit).to.equal(20_000);
+    expect(map.size).to.equal(20_000);
     const all = contents(map);
-    expect(all[1998]).to.deep.equal({ attributes: { k: '1998' }, n: 1 });
-    expect(all[1999]).to.deep.equal({ attributes: { 'otel.metric.overflow': true }, n: 501 });
+    expect(all[19_998]).to.deep.equal({ attributes: { k: '19998' }, n: 1 });
+    expect(all[19_999]).to.deep.equal({ attributes: { 'otel.metric.overflow': true }, n: 501 });
+  });
+
+  it('calls onOverflow once per get that returns the overflow series, and says which one it is', () => {
+    let overflowed = 0;
+    const map = new SeriesMap<Tally>(
+      { labelNames: ['k'], cardinalityLimit: 3, onOverflow: () => overflowed++ },
+      (attributes) => ({ attributes, n: 0 }),
+    );
+    const a = map.get(['a']);
+    map.get(['b']);
+    expect(overflowed).to.equal(0);
+    const c = map.get(['c']);
+    map.get(['d']);
+    map.get(['c']);
+    map.get(['a']);
+    expect(overflowed).to.equal(3);
+    expect(map.isOverflow(c)).to.equal(true);
+    expect(map.isOverflow(a)).to.equal(false);
+  });
+
+  it('finds the same series whichever label it is indexed by, and with more than four labels', () => {
+    for (const indexLabel of [undefined, 'path', 'status']) {
+      const map = tallies({ labelNames: ['method', 'path', 'status'], indexLabel });
+      map.get(['GET', '/a', '200']).n++;
+      map.get(['GET', '/b', '200']).n++;
+      map.get(['GET', '/a', '200']).n++;
+      map.get(['POST', '/a', '200']).n++;
+      expect(contents(map), String(indexLabel)).to.deep.equal([
+        { attributes: { method: 'GET', path: '/a', status: '200' }, n: 2 },
+        { attributes: { method: 'GET', path: '/b', status: '200' }, n: 1 },
+        { attributes: { method: 'POST', path: '/a', status: '200' }, n: 1 },
+      ]);
+    }
+    const wide = tallies({ labelNames: ['a', 'b', 'c', 'd', 'e'] });
+    wide.get(['1', '2', '3', '4', '5']).n++;
+    wide.get(['1', '2', '3', '4', '6']).n++;
+    wide.get(['1', '2', '3', '4', '5']).n++;
+    expect(contents(wide)).to.deep.equal([
+      { attributes: { a: '1', b: '2', c: '3', d: '4', e: '5' }, n: 2 },
+      { attributes: { a: '1', b: '2', c: '3', d: '4', e: '6' }, n: 1 },
+    ]);
   });
 
   it('drops the labels not in attributeKeys and merges their series', () => {

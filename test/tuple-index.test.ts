@@ -1,42 +1,70 @@
-// The hot path's cache from label tuples to series: bounded, and past its bound the
-// recordings stay exact (they are resolved through the series maps each time).
+// The hot path's index from label tuples to series, and past the caches' bound the recordings
+// stay exact (they are resolved through the series maps each time).
 import { Instruments } from '../src/collection/instruments';
-import { LabelCache } from '../src/series/label-cache';
+import { TupleIndex } from '../src/series/tuple-index';
 import { expect } from './helpers/chai';
 
-describe('LabelCache', () => {
-  it('finds what was set for a tuple, and nothing for a tuple that differs in any place', () => {
-    const cache = new LabelCache<number>(10);
-    cache.set(['GET', '/a', '200'], 1);
-    cache.set(['GET', '/a', '404'], 2);
-    cache.set(['POST', '/a', '200'], 3);
-    expect(cache.get(['GET', '/a', '200'])).to.equal(1);
-    expect(cache.get(['GET', '/a', '404'])).to.equal(2);
-    expect(cache.get(['POST', '/a', '200'])).to.equal(3);
-    expect(cache.get(['GET', '/b', '200'])).to.equal(undefined);
-    expect(cache.get(['PUT', '/a', '200'])).to.equal(undefined);
-    expect(cache.get(['GET', '/a', '500'])).to.equal(undefined);
+function found(index: TupleIndex, ...tuple: string[]): unknown {
+  const [a, b, c, d] = tuple;
+  return index.find(a, b, c, d) ? index.value() : undefined;
+}
+
+describe('TupleIndex', () => {
+  it('finds what was added for a tuple, and nothing for a tuple that differs in any place', () => {
+    const index = new TupleIndex();
+    index.add(1, undefined, '/a', 'GET', '200');
+    index.add(2, undefined, '/a', 'GET', '404');
+    index.add(3, undefined, '/a', 'POST', '200');
+    index.add(4, undefined, '/b', 'GET', '200', 'user');
+    expect(found(index, '/a', 'GET', '200')).to.equal(1);
+    expect(found(index, '/a', 'GET', '404')).to.equal(2);
+    expect(found(index, '/a', 'POST', '200')).to.equal(3);
+    expect(found(index, '/b', 'GET', '200', 'user')).to.equal(4);
+    expect(found(index, '/b', 'GET', '200')).to.equal(undefined);
+    expect(found(index, '/c', 'GET', '200')).to.equal(undefined);
+    expect(found(index, '/a', 'PUT', '200')).to.equal(undefined);
+    expect(found(index, '/a', 'GET', '500')).to.equal(undefined);
+    expect(index.size).to.equal(4);
   });
 
-  it('holds at most maxEntries tuples and ignores the rest', () => {
-    const cache = new LabelCache<number>(3);
-    for (let i = 0; i < 5; i++) cache.set(['x', String(i)], i);
-    expect([0, 1, 2, 3, 4].map((i) => cache.get(['x', String(i)]))).to.deep.equal([
-      0,
-      1,
-      2,
-      undefined,
-      undefined,
-    ]);
+  it('holds several values per tuple, read until the next find', () => {
+    const index = new TupleIndex(2);
+    index.add('count a', 'duration a', '/a', 'GET');
+    index.add('count b', 'duration b', '/a', 'POST');
+    expect(index.find('/a', 'POST')).to.equal(true);
+    expect([index.value(0), index.value(1)]).to.deep.equal(['count b', 'duration b']);
+    expect(index.find('/a', 'GET')).to.equal(true);
+    expect([index.value(0), index.value(1)]).to.deep.equal(['count a', 'duration a']);
+  });
+
+  it('finds every tuple of a first value shared by more tuples than a bucket scans (a Map then)', () => {
+    const index = new TupleIndex(2);
+    const statuses = Array.from({ length: 300 }, (_, i) => String(100 + i));
+    for (const status of statuses) index.add(`n${status}`, status, '/a', 'GET', status, 'user');
+    for (const status of statuses) {
+      expect(index.find('/a', 'GET', status, 'user'), status).to.equal(true);
+      expect([index.value(0), index.value(1)]).to.deep.equal([`n${status}`, status]);
+    }
+    expect(index.find('/a', 'GET', '200', 'daemon')).to.equal(false);
+    expect(index.find('/a', 'POST', '200', 'user')).to.equal(false);
+    expect(index.size).to.equal(300);
+  });
+
+  it('tells apart tuples whose values concatenate alike', () => {
+    const index = new TupleIndex();
+    index.add(1, undefined, 'x', 'ab', 'c');
+    index.add(2, undefined, 'x', 'a', 'bc');
+    expect(found(index, 'x', 'ab', 'c')).to.equal(1);
+    expect(found(index, 'x', 'a', 'bc')).to.equal(2);
   });
 });
 
 describe('Instruments past the label cache bound', () => {
   it('counts every request and event exactly, cached or not', () => {
-    const instruments = new Instruments({ cardinalityLimit: 30_000 });
-    // 12,000 label sets: more than the 10,000 the cache holds.
+    const instruments = new Instruments({ cardinalityLimit: 70_000 });
+    // 60,000 label sets: more than the 50,000 the cache holds.
     for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < 12_000; i++) {
+      for (let i = 0; i < 60_000; i++) {
         instruments.recordRequest('GET', `/r/${i}`, '200', 'user', 0.01);
         instruments.recordEvent(`E${i}`, 'created');
       }
@@ -45,11 +73,11 @@ describe('Instruments past the label cache bound', () => {
     const counts = instruments.httpRequests.collect(now, now).dataPoints;
     const durations = instruments.httpDuration.collect(now, now).dataPoints;
     const events = instruments.events.collect(now, now).dataPoints;
-    expect(counts.length).to.equal(12_000);
+    expect(counts.length).to.equal(60_000);
     expect(counts.every((p) => p.value === 2)).to.equal(true);
-    expect(durations.length).to.equal(12_000);
+    expect(durations.length).to.equal(60_000);
     expect(durations.every((p) => p.value.count === 2)).to.equal(true);
-    expect(events.length).to.equal(12_000);
+    expect(events.length).to.equal(60_000);
     expect(events.every((p) => p.value === 2)).to.equal(true);
   });
 });

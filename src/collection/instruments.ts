@@ -1,9 +1,14 @@
 // The package's metrics, defined in one place: names, help, units, labels, and their series.
 import { Counter, type CounterSeries } from '../series/counter';
 import { DEFAULT_BUCKETS, Histogram, type HistogramSeries } from '../series/histogram';
-import { LabelCache } from '../series/label-cache';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import { TupleIndex } from '../series/tuple-index';
 
-const MAX_CACHED_LABEL_SETS = 10_000;
+/**
+ * Label tuples the hot path's caches remember (past that, tuples are resolved through the series
+ * maps, exactly, each time): more than the default limit allows series, at about 48 bytes each.
+ */
+const MAX_CACHED_LABEL_SETS = 50_000;
 
 /** What a view (otel-config.yaml) may change about one of the three metrics. */
 export interface MetricView {
@@ -16,9 +21,35 @@ export interface MetricView {
 }
 
 export interface InstrumentsOptions {
-  /** Applied to every metric unless its view says otherwise. Default 2000, as in the OTel SDK. */
+  /** Applied to every metric unless its view says otherwise. Default 20,000 (series-map.ts). */
   cardinalityLimit?: number;
   views?: Partial<Record<MetricName, MetricView>>;
+  /** Where the one line about a metric that reached its limit goes. Default: stderr. */
+  warn?: (line: string) => void;
+}
+
+/** The self-metric counting, by metric, the recordings that went to an overflow series. */
+export const SCANOPY_METRICS_SERIES_OVERFLOW_TOTAL = 'scanopy_metrics_series_overflow_total';
+
+/** The line written once when a metric reaches its limit: which metric, and what raises it. */
+export function overflowWarning(
+  metric: string,
+  kind: 'counter' | 'histogram',
+  limit: number,
+): string {
+  return (
+    `scanopy-metrics: ${metric} reached its cardinality limit of ${limit} series; further label` +
+    ` sets go to otel_metric_overflow="true" (raise meter_provider.readers[].pull.cardinality_limits.${kind}` +
+    ` or a view's aggregation_cardinality_limit in otel-config.yaml, or createMetrics' cardinalityLimit)`
+  );
+}
+
+function toStderr(line: string): void {
+  try {
+    process.stderr.write(`${line}\n`);
+  } catch {
+    // No stderr to write to: the self-metric still counts.
+  }
 }
 
 export const HTTP_REQUESTS_TOTAL = 'http_requests_total';
@@ -44,42 +75,71 @@ export class Instruments {
   readonly httpRequests: Counter;
   readonly httpDuration: Histogram;
   readonly events: Counter;
+  /** `scanopy_metrics_series_overflow_total{metric}`: a 0 series per metric from the start. */
+  readonly overflows: Counter;
+  private readonly warn: (line: string) => void;
   /**
    * The series a request's labels resolve to, remembered so that the next request with the same
    * labels goes straight to them. Folded labels keep the tuples bounded; the caches are capped
    * all the same, and past the cap a label set is resolved through the series maps each time.
    */
-  private readonly requestSeries = new LabelCache<{
-    count: CounterSeries;
-    duration: HistogramSeries;
-  }>(MAX_CACHED_LABEL_SETS);
-  private readonly eventSeries = new LabelCache<CounterSeries>(MAX_CACHED_LABEL_SETS);
+  private readonly requestSeries = new TupleIndex(2);
+  private readonly eventSeries = new TupleIndex();
 
   constructor(options: InstrumentsOptions = {}) {
-    const view = (name: MetricName): MetricView => ({
-      cardinalityLimit: options.cardinalityLimit,
-      ...options.views?.[name],
+    this.warn = options.warn ?? toStderr;
+    this.overflows = new Counter({
+      name: SCANOPY_METRICS_SERIES_OVERFLOW_TOTAL,
+      description: "Recordings that went to a metric's otel_metric_overflow series, by metric",
+      labelNames: ['metric'],
+      cardinalityLimit: METRIC_NAMES.length + 1,
     });
+    const view = (name: MetricName, kind: 'counter' | 'histogram') => {
+      const merged: MetricView = {
+        cardinalityLimit: options.cardinalityLimit,
+        ...options.views?.[name],
+      };
+      const limit = merged.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT;
+      return { ...merged, onOverflow: this.overflowHook(name, kind, limit) };
+    };
     this.httpRequests = new Counter({
       name: HTTP_REQUESTS_TOTAL,
       description: 'Total number of HTTP requests',
       labelNames: METRIC_LABELS[HTTP_REQUESTS_TOTAL],
-      ...view(HTTP_REQUESTS_TOTAL),
+      indexLabel: 'path',
+      ...view(HTTP_REQUESTS_TOTAL, 'counter'),
     });
     this.httpDuration = new Histogram({
       name: HTTP_REQUEST_DURATION_SECONDS,
       description: 'HTTP request duration in seconds',
       unit: 's',
       labelNames: METRIC_LABELS[HTTP_REQUEST_DURATION_SECONDS],
+      indexLabel: 'path',
       boundaries: DEFAULT_BUCKETS,
-      ...view(HTTP_REQUEST_DURATION_SECONDS),
+      ...view(HTTP_REQUEST_DURATION_SECONDS, 'histogram'),
     });
     this.events = new Counter({
       name: SCANOPY_EVENTS_TOTAL,
       description: 'Total number of events published on the event bus',
       labelNames: METRIC_LABELS[SCANOPY_EVENTS_TOTAL],
-      ...view(SCANOPY_EVENTS_TOTAL),
+      ...view(SCANOPY_EVENTS_TOTAL, 'counter'),
     });
+  }
+
+  /**
+   * Counts a metric's overflowed recordings in `scanopy_metrics_series_overflow_total`, and says
+   * on stderr, once, that the metric reached its limit: past it label sets merge into one series
+   * (nothing is dropped), which a dashboard cannot tell apart from a quiet service.
+   */
+  private overflowHook(metric: MetricName, kind: 'counter' | 'histogram', limit: number) {
+    const series = this.overflows.seriesFor([metric]);
+    let warned = false;
+    return (): void => {
+      series.value++;
+      if (warned) return;
+      warned = true;
+      this.warn(overflowWarning(metric, kind, limit));
+    };
   }
 
   /** Labels must already be folded (labels.ts). */
@@ -91,30 +151,43 @@ export class Instruments {
     seconds: number,
   ): void {
     // The path first: it is the label that varies most.
-    const key = [path, method, status, entityType];
-    let series = this.requestSeries.get(key);
-    if (series === undefined) {
-      series = {
-        count: this.httpRequests.seriesFor([method, path, status, entityType]),
-        duration: this.httpDuration.seriesFor([method, path]),
-      };
-      this.requestSeries.set(key, series);
+    const cache = this.requestSeries;
+    let count: CounterSeries;
+    let duration: HistogramSeries;
+    if (cache.find(path, method, status, entityType)) {
+      count = cache.value(0) as CounterSeries;
+      duration = cache.value(1) as HistogramSeries;
+    } else {
+      count = this.httpRequests.seriesOf(method, path, status, entityType);
+      duration = this.httpDuration.seriesOf(method, path);
+      // An overflowed tuple is resolved again each time, so that each recording is counted.
+      if (
+        cache.size < MAX_CACHED_LABEL_SETS &&
+        !this.httpRequests.isOverflow(count) &&
+        !this.httpDuration.isOverflow(duration)
+      ) {
+        cache.add(count, duration, path, method, status, entityType);
+      }
     }
-    series.count.value++;
-    this.httpDuration.recordIn(series.duration, seconds);
+    count.value++;
+    this.httpDuration.recordIn(duration, seconds);
   }
 
   recordEvent(entity: string, operation: string): void {
-    const labels = [entity, operation];
-    let series = this.eventSeries.get(labels);
-    if (series === undefined) {
-      series = this.events.seriesFor(labels);
-      this.eventSeries.set(labels, series);
+    const cache = this.eventSeries;
+    let series: CounterSeries;
+    if (cache.find(entity, operation)) {
+      series = cache.value() as CounterSeries;
+    } else {
+      series = this.events.seriesOf(entity, operation);
+      if (cache.size < MAX_CACHED_LABEL_SETS && !this.events.isOverflow(series)) {
+        cache.add(series, undefined, entity, operation);
+      }
     }
     series.value++;
   }
 
   get all(): readonly (Counter | Histogram)[] {
-    return [this.httpRequests, this.httpDuration, this.events];
+    return [this.httpRequests, this.httpDuration, this.events, this.overflows];
   }
 }

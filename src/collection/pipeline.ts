@@ -11,6 +11,7 @@ import { defaultResource, resourceFromAttributes, type Resource } from '@opentel
 import { diag } from '@opentelemetry/api';
 import { Instruments, type InstrumentsOptions } from './instruments';
 import { ScopeProducer } from './producer';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { PrometheusTextSerializer } from '../exposition/serializer';
 import { PACKAGE_NAME, VERSION } from '../version';
 
@@ -80,7 +81,9 @@ export class MetricsPipeline {
     this.reader = new PullMetricReader({
       metricProducers: [this.producer],
       cardinalitySelector: (type) =>
-        options.cardinalityLimitsByType?.[type] ?? options.cardinalityLimit ?? 2000,
+        options.cardinalityLimitsByType?.[type] ??
+        options.cardinalityLimit ??
+        DEFAULT_CARDINALITY_LIMIT,
     });
     this.meterProvider = new MeterProvider({
       resource: this.resource,

@@ -6,6 +6,7 @@ import { DEFAULT_METRICS_PATH } from '../route/route';
 import { DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_TIMEOUT_MS } from '../route/scrape-slots';
 import { TOKEN_FILE_MAX_BYTES } from '../auth/token-file';
 import { readRegularFileSync } from '../files/regular-file';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { readEnv } from './env';
 import { readConfigFile } from './file';
 import { redact } from './redact';
@@ -25,7 +26,7 @@ export const DEFAULTS: Settings = {
   resourceAttributes: {},
   withoutScopeInfo: true,
   withoutTargetInfo: false,
-  cardinalityLimit: 2000,
+  cardinalityLimit: DEFAULT_CARDINALITY_LIMIT,
   cardinalityLimitsByType: {},
   views: {},
   sdkViews: [],

@@ -35,6 +35,25 @@ export class ByteWriter {
     this.length += b.length;
   }
 
+  /** Appends `src[start..end)`, such as a label text composed elsewhere, without a view of it. */
+  range(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = start; i < end; i++) buf[at++] = src[i];
+    this.length = at;
+  }
+
+  /** How many bytes were written so far. */
+  get size(): number {
+    return this.length;
+  }
+
+  /** Starts again from empty, keeping the buffer. */
+  reset(): void {
+    this.length = 0;
+  }
+
   /** Appends a number as JavaScript writes it (`${n}`), integers without a detour via a string. */
   number(n: number): void {
     if (Number.isSafeInteger(n) && n >= 0) {

@@ -113,6 +113,10 @@ export class PrometheusTextSerializer {
   private readonly labels = new WeakMap<Attributes, Uint8Array>();
   private readonly scopedLabels = new WeakMap<Attributes, { scope: string; bytes: Uint8Array }>();
   private readonly bucketLabels = new WeakMap<readonly number[], readonly Uint8Array[]>();
+  /** `key="value"` by label key and value, for the package's own series (see compose). */
+  private readonly fragments = new Map<string, Map<AttributeValue | undefined, Uint8Array>>();
+  /** Where the label text of one own series is put together. */
+  private readonly ownBlock = new ByteWriter(1024);
   private readonly withoutScopeInfo: boolean;
   private readonly withoutTargetInfo: boolean;
   private readonly sliceMs: number;
@@ -176,17 +180,21 @@ export class PrometheusTextSerializer {
         const name = this.header(out, metric.header());
         if (name === undefined) continue;
         wroteMetric = true;
+        const block = this.ownBlock;
+        const scoped = scope.length > 0 ? encode(scope) : undefined;
         if (metric instanceof Histogram) {
           const lines = new HistogramLines(name);
           const les = this.leLabels(metric.boundaries);
           for (const s of metric.liveSeries()) {
-            lines.write(out, this.block(s.attributes, scope), les, s.counts, s.count, s.sum);
+            this.compose(block, s.attributes, scoped);
+            lines.write(out, block.buffer, les, s.counts, s.count, s.sum, block.size);
             if (slices.due()) await slices.next();
           }
         } else {
           const h = head(name);
           for (const s of metric.liveSeries()) {
-            writeSample(out, h, this.block(s.attributes, scope), s.value);
+            this.compose(block, s.attributes, scoped);
+            writeSample(out, h, block.buffer, s.value, block.size);
             if (slices.due()) await slices.next();
           }
         }
@@ -208,6 +216,40 @@ export class PrometheusTextSerializer {
     const description = escapeString(data.descriptor.description || 'description missing');
     out.text(`# HELP ${name} ${description}${unit}\n# TYPE ${name} ${typeName(data)}\n`);
     return name;
+  }
+
+  /**
+   * The label text of one of the package's own series, put together in `into` from the encoded
+   * `key="value"` of each of its labels. Those are cached by label value, not by series: a metric
+   * with 10,000 series has a few hundred distinct label values (routes, methods, statuses), so the
+   * cache stays small where one encoded text per series held more memory than the series.
+   */
+  private compose(into: ByteWriter, attributes: Attributes, scope: Uint8Array | undefined): void {
+    into.reset();
+    let first = true;
+    for (const key in attributes) {
+      if (!first) into.bytes(COMMA);
+      first = false;
+      into.bytes(this.fragment(key, attributes[key]));
+    }
+    if (scope !== undefined) {
+      if (!first) into.bytes(COMMA);
+      into.bytes(scope);
+    }
+  }
+
+  private fragment(key: string, value: AttributeValue | undefined): Uint8Array {
+    let values = this.fragments.get(key);
+    if (values === undefined) {
+      values = new Map();
+      this.fragments.set(key, values);
+    }
+    let bytes = values.get(value);
+    if (bytes === undefined) {
+      bytes = encode(`${sanitizeName(key)}="${escapeAttributeValue(value)}"`);
+      values.set(value, bytes);
+    }
+    return bytes;
   }
 
   /** What stands between the braces of a series: its labels, then the scope's. */
@@ -255,8 +297,14 @@ export class PrometheusTextSerializer {
 }
 
 /** One sample line: `name{block} value`. */
-function writeSample(out: ByteWriter, h: Head, block: Uint8Array, value: number): void {
-  writeHead(out, h, block);
+function writeSample(
+  out: ByteWriter,
+  h: Head,
+  block: Uint8Array,
+  value: number,
+  length = block.length,
+): void {
+  writeHead(out, h, block, length);
   out.number(value);
   out.bytes(NEWLINE);
 }
@@ -281,9 +329,10 @@ class HistogramLines {
     counts: readonly number[],
     count: number,
     sum: number | undefined,
+    length = block.length,
   ): void {
-    writeSample(out, this.count, block, count);
-    if (sum != null) writeSample(out, this.sum, block, sum);
+    writeSample(out, this.count, block, count, length);
+    if (sum != null) writeSample(out, this.sum, block, sum, length);
     let cumulative = 0;
     let infinityDefined = false;
     for (let i = 0; i < counts.length; i++) {
@@ -293,8 +342,9 @@ class HistogramLines {
       if (le === undefined && infinityDefined) break;
       if (le === INF_BUCKET_BOUND) infinityDefined = true;
       out.bytes(this.bucket);
-      if (block.length > 0) {
-        out.bytes(block);
+      if (length > 0) {
+        if (length === block.length) out.bytes(block);
+        else out.range(block, 0, length);
         out.bytes(COMMA);
       }
       out.bytes(le ?? INF_BUCKET);
@@ -325,12 +375,13 @@ class Slices {
 }
 
 /** `name{block} `, or `name ` when the block is empty. */
-function writeHead(out: ByteWriter, h: Head, block: Uint8Array): void {
-  if (block.length === 0) {
+function writeHead(out: ByteWriter, h: Head, block: Uint8Array, length: number): void {
+  if (length === 0) {
     out.bytes(h.bare);
     return;
   }
   out.bytes(h.open);
-  out.bytes(block);
+  if (length === block.length) out.bytes(block);
+  else out.range(block, 0, length);
   out.bytes(CLOSE);
 }

@@ -43,9 +43,22 @@ export class Counter {
     this.series.get(values).value += delta;
   }
 
-  /** The series of a label set, to be added to directly (`series.value += n`) on a hot path. */
+  /**
+   * The series of a label set, to be added to directly (`series.value += n`) on a hot path. An
+   * overflow series (`isOverflow`) is not to be kept: `seriesFor` again for each recording, so
+   * that every one is counted as overflowed.
+   */
   seriesFor(values: readonly string[]): CounterSeries {
     return this.series.get(values);
+  }
+
+  /** `seriesFor` with up to four label values passed one by one: nothing allocated. */
+  seriesOf(v0?: string, v1?: string, v2?: string, v3?: string): CounterSeries {
+    return this.series.getOf(v0, v1, v2, v3);
+  }
+
+  isOverflow(series: CounterSeries): boolean {
+    return this.series.isOverflow(series);
   }
 
   /** What the exposition's header needs: name, description, type. */

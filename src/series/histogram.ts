@@ -51,9 +51,21 @@ export class Histogram {
     this.recordIn(this.series.get(values), value);
   }
 
-  /** The series of a label set, for `recordIn` on a hot path. */
+  /**
+   * The series of a label set, for `recordIn` on a hot path. An overflow series (`isOverflow`) is
+   * not to be kept: `seriesFor` again for each recording, so that every one is counted.
+   */
   seriesFor(values: readonly string[]): HistogramSeries {
     return this.series.get(values);
+  }
+
+  /** `seriesFor` with up to four label values passed one by one: nothing allocated. */
+  seriesOf(v0?: string, v1?: string, v2?: string, v3?: string): HistogramSeries {
+    return this.series.getOf(v0, v1, v2, v3);
+  }
+
+  isOverflow(series: HistogramSeries): boolean {
+    return this.series.isOverflow(series);
   }
 
   recordIn(s: HistogramSeries, value: number): void {

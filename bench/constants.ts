@@ -28,5 +28,29 @@ export function labelSetPath(i: number): string {
   return `/r/${i}/:id`;
 }
 
+/** Routes of the memory benchmark's service-shaped label sets. */
+export const ROUTES = 500;
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+/** Status and caller kind together: what a route answers, and to whom. */
+const ROUTE_OUTCOMES = [
+  ['200', 'user'],
+  ['200', 'api_key'],
+  ['404', 'user'],
+  ['401', 'anonymous'],
+  ['500', 'daemon'],
+] as const;
+
+/**
+ * Label set `i` of a service of ROUTES routes (`/api/v1/r<n>/:id`): the routes in turn, each with
+ * 4 methods × 5 outcomes, so 10,000 label sets are 20 per route, and 2,000 (method, path) pairs
+ * for the duration histogram. `[method, path, status, entity_type]`.
+ */
+export function routeLabelSet(i: number): [string, string, string, string] {
+  const route = i % ROUTES;
+  const combination = Math.floor(i / ROUTES);
+  const [status, caller] = ROUTE_OUTCOMES[Math.floor(combination / 4) % ROUTE_OUTCOMES.length];
+  return [ROUTE_METHODS[combination % 4], `/api/v1/r${route}/:id`, status, caller];
+}
+
 /** Goal 2: no block of the event loop longer than this during a scrape, in ms. */
 export const BLOCK_LIMIT_MS = 20;

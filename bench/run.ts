@@ -7,7 +7,7 @@ import { LOAD_CPU, SERVER_CPU } from './constants';
 import { eventLoop } from './eventloop';
 import { events } from './events';
 import { hotPath } from './hotpath';
-import { memory } from './memory';
+import { memory, memoryRoutes } from './memory';
 import { parseArgs, USAGE, type Sizes, type SuiteName } from './options';
 import { recordCost } from './record';
 import { scrapeTime } from './scrape';
@@ -20,7 +20,7 @@ const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   record: [recordCost],
   events: [events],
   scrape: [scrapeTime, eventLoop],
-  memory: [memory],
+  memory: [memory, memoryRoutes],
 };
 
 /** Progress goes to stderr, so that stdout holds the tables alone. */

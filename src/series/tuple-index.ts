@@ -9,7 +9,7 @@
  * nothing.
  *
  * Memory is why it is built this way: a joined key string, an entry object and a tuple array per
- * label set cost about 250 bytes, an array per first value about 100; here a tuple costs its slots
+ * label set cost about 300 bytes, an array per first value about 100; here a tuple costs its slots
  * (40 to 48 bytes) and a first value one Map entry. A first value shared by more than LONG_CHAIN
  * tuples switches to a Map keyed by the other three values joined, so that a lookup never walks a
  * long chain (only lookups of such a first value build that key).

@@ -104,7 +104,7 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
     await get(service.url, '/nope');
     const text = await scrapeChild(service.url);
     const lines = series(text, 'http_requests_total');
-    expect(lines.map((s) => Object.keys(s.labels))).to.deep.equal([
+    expect(lines.map((s) => Object.keys(s.labels).sort())).to.deep.equal([
       ['method', 'path'],
       ['method', 'path'],
     ]);

@@ -1,12 +1,12 @@
 // What the preload does: settings, diagnostics, the metrics instance, the koa patch, the token file.
+// The metrics, the koa instrumentation and instrumentation-http are loaded only once the settings
+// say they are needed: a disabled start loads no OpenTelemetry SDK, and instrumentation-http is
+// loaded only when enabled.
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { loadSettings } from '../config/load';
-import { instrumentType, toViewOptions } from '../config/sdk-views';
 import type { LogLevel, Settings } from '../config/types';
-import { KoaMetricsInstrumentation } from './instrumentation';
 import { reportUninstrumented } from './uninstrumented';
-import { ScanopyMetrics } from '../scanopy-metrics';
+import type { ScanopyMetrics } from '../scanopy-metrics';
 import {
   readTokenFile,
   TOKEN_FILE_VARIABLE,
@@ -15,6 +15,16 @@ import {
 } from '../auth/token-file';
 import { shortTokenWarning } from '../auth/token-text';
 import { PACKAGE_NAME } from '../version';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- the lazy loads described above */
+const load = {
+  metrics: () => require('../scanopy-metrics') as typeof import('../scanopy-metrics'),
+  sdkViews: () => require('../config/sdk-views') as typeof import('../config/sdk-views'),
+  koa: () => require('./instrumentation') as typeof import('./instrumentation'),
+  http: () =>
+    require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const INSTANCE = Symbol.for(`${PACKAGE_NAME}.instance`);
 const ESM_HOOK = Symbol.for(`${PACKAGE_NAME}.esm-hook`);
@@ -108,6 +118,8 @@ export function startPreload(
     suppressOverrideMessage: true,
   });
 
+  const { ScanopyMetrics } = load.metrics();
+  const { instrumentType, toViewOptions } = load.sdkViews();
   const metrics = new ScanopyMetrics({
     token: tokens,
     path: settings.path,
@@ -139,6 +151,7 @@ export function startPreload(
   }
   cleanups.push(metrics.subscribeToEventsChannel());
 
+  const { KoaMetricsInstrumentation } = load.koa();
   const koa = new KoaMetricsInstrumentation({ middleware: metrics.firstMiddleware() });
   cleanups.push(() => koa.disable());
   if (options.reportUninstrumented) {
@@ -151,6 +164,7 @@ export function startPreload(
     );
   }
   if (settings.instrumentations.includes('http')) {
+    const { HttpInstrumentation } = load.http();
     const http = new HttpInstrumentation();
     http.setMeterProvider(metrics.pipeline.meterProvider);
     cleanups.push(() => http.disable());

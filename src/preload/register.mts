@@ -1,22 +1,57 @@
 /**
  * `node --import scanopy-metrics/register server.mjs`: the preload for ES-module services. It
- * starts the same preload as `--require`, then registers import-in-the-middle's loader, limited
- * to koa and @eggjs/koa, so that `import Koa from 'koa'` (and Egg 4 imported) is patched too.
+ * starts the same preload as `--require`, then hooks ES-module loading, limited to koa and
+ * @eggjs/koa, so that `import Koa from 'koa'` (and Egg 4 imported) is patched too: with import-in-the-middle's synchronous hooks
+ * (`module.registerHooks`) where Node runs them correctly, else with its loader thread
+ * (`module.register`, deprecated from Node 26 on: DEP0205).
  */
-import { register } from 'node:module';
+import module, { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import './register.js';
-import { KOA_MODULES } from './instrumentation.js';
-import { markEsmHookRegistered, preloaded } from './preload.js';
+import { disabledByEnvironment } from './switch.js';
 
-if (preloaded()) {
+/** What import-in-the-middle (3.6 and later) offers in register-hooks.mjs. */
+interface SyncHooks {
+  register(options: { include: string[] }): void;
+  supportsSyncHooks(): boolean;
+}
+
+/** import-in-the-middle's synchronous hooks, from the copy @opentelemetry/instrumentation uses. */
+async function syncHooks(): Promise<SyncHooks | undefined> {
+  if (typeof (module as { registerHooks?: unknown }).registerHooks !== 'function') return undefined;
+  // The koa patch registered its Hook with instrumentation's copy; the loader must be that copy.
+  const require = createRequire(import.meta.url);
+  const instrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
+  let file: string;
   try {
-    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-      data: { include: KOA_MODULES.map((m) => m.name) },
+    file = instrumentation.resolve('import-in-the-middle/register-hooks.mjs');
+  } catch {
+    return undefined; // import-in-the-middle before 3.6
+  }
+  const hooks = (await import(pathToFileURL(file).href)) as SyncHooks;
+  return hooks.supportsSyncHooks() ? hooks : undefined;
+}
+
+async function hookEsModules(include: string[]): Promise<void> {
+  const hooks = await syncHooks();
+  if (hooks) hooks.register({ include });
+  else
+    module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+      data: { include },
     });
-    markEsmHookRegistered();
-  } catch (error) {
-    process.stderr.write(
-      `scanopy-metrics: ES modules cannot be instrumented: ${(error as Error).message}\n`,
-    );
+}
+
+if (!disabledByEnvironment(process.env)) {
+  const { markEsmHookRegistered, preloaded } = await import('./preload.js');
+  if (preloaded()) {
+    try {
+      const { KOA_MODULES } = await import('./instrumentation.js');
+      await hookEsModules(KOA_MODULES.map((m) => m.name));
+      markEsmHookRegistered();
+    } catch (error) {
+      process.stderr.write(
+        `scanopy-metrics: ES modules cannot be instrumented: ${(error as Error).message}\n`,
+      );
+    }
   }
 }

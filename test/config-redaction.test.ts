@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { expect } from './helpers/chai';
-import { Children, REQUIRE_PRELOAD, fixture } from './helpers/child';
+import { Children } from './helpers/child';
 import { InProcess } from './helpers/in-process';
-import { get } from './helpers/preloaded-service';
+import { refusedConfigLines } from './helpers/refused-config';
 
 const SECRET = 'Rd7-secret-token-0c4e1b92';
 const HIDDEN = '(a value holding a secret, not shown)';
@@ -151,34 +151,12 @@ describe('configuration errors never quote a secret', () => {
     await run.stopAll();
   });
 
-  /** The lines on stderr: in a child process for the first case, in the test process for the rest. */
-  async function linesOf(c: Case, index: number, dir: string): Promise<string[]> {
-    if (index === 0) {
-      const service = await children.start({
-        fixture: fixture('service.cjs'),
-        nodeArgs: REQUIRE_PRELOAD,
-        env: c.env(dir),
-        cwd: dir,
-      });
-      expect((await get(service.url, '/api/v1/hosts/1')).status).to.equal(200);
-      const scrape = await get(service.url, '/metrics', { Authorization: `Bearer ${SECRET}` });
-      expect(scrape.status).to.equal(404);
-      await service.stop();
-      return service.stderrLines();
-    }
-    const { preload, stderr } = run.start(c.env(dir), dir);
-    const url = await run.serve(preload);
-    const scrape = await get(url, '/metrics', { Authorization: `Bearer ${SECRET}` });
-    expect(scrape.status).to.equal(404);
-    return stderr;
-  }
-
   for (const [index, c] of CASES.entries()) {
     it(`${c.title}: one line, without the secret`, async () => {
       const dir = run.tempDir();
       const file = path.join(dir, 'otel-config.yaml');
       if (c.file !== undefined) writeFileSync(file, c.file);
-      const lines = await linesOf(c, index, dir);
+      const lines = await refusedConfigLines(children, run, c.env(dir), dir, SECRET, index === 0);
       expect(lines).to.deep.equal([`scanopy-metrics: ${c.problem(file, dir)}${SUFFIX}`]);
       for (const secret of [SECRET, ...(c.secrets ?? [])]) {
         expect(lines.join('\n')).to.not.contain(secret);

@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { expect } from './helpers/chai';
-import { Children, REQUIRE_PRELOAD, fixture } from './helpers/child';
+import { Children } from './helpers/child';
 import { InProcess } from './helpers/in-process';
-import { get, TOKEN } from './helpers/preloaded-service';
+import { refusedConfigLines } from './helpers/refused-config';
+import { TOKEN } from './helpers/preloaded-service';
 
 const SUFFIX = '; the metrics route is disabled (404)';
 const WAITING = '; the metrics route answers 404 until the file holds a token';
@@ -119,34 +120,12 @@ describe('settings that cannot work are refused', () => {
     await run.stopAll();
   });
 
-  /** The lines on stderr: in a child process for the first case, in the test process for the rest. */
-  async function linesOf(c: Case, index: number, dir: string): Promise<string[]> {
-    if (index === 0) {
-      const service = await children.start({
-        fixture: fixture('service.cjs'),
-        nodeArgs: REQUIRE_PRELOAD,
-        env: c.env(dir),
-        cwd: dir,
-      });
-      expect((await get(service.url, '/api/v1/hosts/1')).status).to.equal(200);
-      const scrape = await get(service.url, '/metrics', { Authorization: `Bearer ${TOKEN}` });
-      expect(scrape.status).to.equal(404);
-      await service.stop();
-      return service.stderrLines();
-    }
-    const { preload, stderr } = run.start(c.env(dir), dir);
-    const url = await run.serve(preload);
-    const scrape = await get(url, '/metrics', { Authorization: `Bearer ${TOKEN}` });
-    expect(scrape.status).to.equal(404);
-    return stderr;
-  }
-
   for (const [index, c] of CASES.entries()) {
     it(`${c.title}: one line, the service runs, /metrics is 404`, async () => {
       const dir = run.tempDir();
       const file = path.join(dir, 'otel-config.yaml');
       if (c.file !== undefined) writeFileSync(file, c.file);
-      const lines = await linesOf(c, index, dir);
+      const lines = await refusedConfigLines(children, run, c.env(dir), dir, TOKEN, index === 0);
       expect(lines).to.deep.equal([`scanopy-metrics: ${c.line(file, dir)}`]);
       expect(lines.join('\n')).to.not.contain(LONG_TOKEN.slice(0, 64));
     });

@@ -14,6 +14,8 @@ const LINES = {
     '@opentelemetry/instrumentation': '0.223.0',
     '@opentelemetry/instrumentation-http': '0.223.0',
     '@opentelemetry/exporter-prometheus': '0.223.0',
+    '@opentelemetry/sdk-trace': '2.12.0',
+    '@opentelemetry/context-async-hooks': '2.12.0',
   },
   3: {
     '@opentelemetry/api': '1.10.0',
@@ -23,6 +25,8 @@ const LINES = {
     '@opentelemetry/instrumentation': '0.301.1',
     '@opentelemetry/instrumentation-http': '0.301.0',
     '@opentelemetry/exporter-prometheus': '0.301.0',
+    '@opentelemetry/sdk-trace': '3.1.1',
+    '@opentelemetry/context-async-hooks': '3.1.1',
   },
 };
 

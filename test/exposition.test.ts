@@ -10,6 +10,15 @@ import type { MetricsApp } from './helpers/metrics-app';
 import { checkMetrics } from './helpers/promtool';
 import { overflowWarning } from '../src/collection/instruments';
 
+/** The route's own metrics, last, without series in a scrape that is the first answer. */
+const ROUTE_METRIC_HEADERS = [
+  '# HELP scanopy_metrics_scrapes_total Answers of the metrics route, by HTTP status code',
+  '# TYPE scanopy_metrics_scrapes_total counter',
+  '# HELP scanopy_metrics_scrape_duration_seconds Time to produce a 200 answer of the metrics route, in seconds',
+  '# UNIT scanopy_metrics_scrape_duration_seconds s',
+  '# TYPE scanopy_metrics_scrape_duration_seconds histogram',
+];
+
 /** The lines from `# HELP <first>` to the end of the text. */
 function linesFrom(text: string, first: string): string[] {
   const lines = text.trimEnd().split('\n');
@@ -22,7 +31,7 @@ describe('exposition', () => {
   let server: MetricsApp;
   afterEach(async () => server.close());
 
-  it('has exactly the three metrics (and target_info, and the overflow self-metric), with their Prometheus types', async () => {
+  it("has exactly the three metrics, the route's own two (and target_info, and the overflow self-metric), with their Prometheus types", async () => {
     server = await startMetricsApp();
     const text = await server.scrape();
     expect(metricTypes(text)).to.deep.equal({
@@ -31,6 +40,8 @@ describe('exposition', () => {
       http_request_duration_seconds: 'histogram',
       scanopy_events_total: 'counter',
       scanopy_metrics_series_overflow_total: 'counter',
+      scanopy_metrics_scrapes_total: 'counter',
+      scanopy_metrics_scrape_duration_seconds: 'histogram',
     });
     expect(text).to.contain('# HELP http_requests_total Total number of HTTP requests\n');
     expect(text).to.contain(
@@ -104,6 +115,7 @@ describe('exposition', () => {
       'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
       'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
       'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 0',
+      ...ROUTE_METRIC_HEADERS,
     ]);
   });
 
@@ -184,6 +196,7 @@ describe('exposition', () => {
       'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
       'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
       'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 3',
+      ...ROUTE_METRIC_HEADERS,
     ]);
     expect(warnings).to.deep.equal([overflowWarning('scanopy_events_total', 'counter', 3)]);
     expect(await checkMetrics(text)).to.deep.equal({ code: 0, output: '' });

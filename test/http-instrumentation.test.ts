@@ -71,6 +71,8 @@ describe('OTEL_NODE_ENABLED_INSTRUMENTATIONS=http', () => {
         'http_request_duration_seconds',
         'scanopy_events_total',
         'scanopy_metrics_series_overflow_total',
+        'scanopy_metrics_scrapes_total',
+        'scanopy_metrics_scrape_duration_seconds',
       ]);
     });
   }

@@ -3,6 +3,7 @@ import { Counter, type CounterSeries } from '../series/counter';
 import { DEFAULT_BUCKETS, Histogram, type HistogramSeries } from '../series/histogram';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { TupleIndex } from '../series/tuple-index';
+import { offerExemplar, tracerRegistered } from './exemplars';
 
 /**
  * Label tuples the hot path's caches remember (past that, tuples are resolved through the series
@@ -63,6 +64,10 @@ export const METRIC_NAMES: readonly MetricName[] = [
   SCANOPY_EVENTS_TOTAL,
 ];
 
+/** The metrics route's own metrics (promhttp's, under the package's prefix). */
+export const SCANOPY_METRICS_SCRAPES_TOTAL = 'scanopy_metrics_scrapes_total';
+export const SCANOPY_METRICS_SCRAPE_DURATION_SECONDS = 'scanopy_metrics_scrape_duration_seconds';
+
 /** The label names of each metric, in the order their values are recorded. */
 export const METRIC_LABELS: Readonly<Record<MetricName, readonly string[]>> = {
   http_requests_total: ['method', 'path', 'status', 'entity_type'],
@@ -78,6 +83,15 @@ export class Instruments {
   /** `scanopy_metrics_series_overflow_total{metric}`: a 0 series per metric from the start. */
   readonly overflows: Counter;
   private readonly warn: (line: string) => void;
+  /** Answers of the metrics route, by status code. */
+  readonly scrapes: Counter;
+  /** Time the route took to produce each 200 answer (collection, serialization, compression). */
+  readonly scrapeDuration: Histogram;
+  /**
+   * Whether requests leave exemplars: only while the host has a tracer provider registered
+   * (see exemplars.ts); refreshed by `refreshTracing()`, never looked up per request.
+   */
+  private exemplars = false;
   /**
    * The series a request's labels resolve to, remembered so that the next request with the same
    * labels goes straight to them. Folded labels keep the tuples bounded; the caches are capped
@@ -124,6 +138,32 @@ export class Instruments {
       labelNames: METRIC_LABELS[SCANOPY_EVENTS_TOTAL],
       ...view(SCANOPY_EVENTS_TOTAL, 'counter'),
     });
+    this.scrapes = new Counter({
+      name: SCANOPY_METRICS_SCRAPES_TOTAL,
+      description: 'Answers of the metrics route, by HTTP status code',
+      labelNames: ['code'],
+    });
+    this.scrapeDuration = new Histogram({
+      name: SCANOPY_METRICS_SCRAPE_DURATION_SECONDS,
+      description: 'Time to produce a 200 answer of the metrics route, in seconds',
+      unit: 's',
+      labelNames: [],
+      boundaries: DEFAULT_BUCKETS,
+    });
+    this.refreshTracing();
+    // The host registers its tracer provider after the preload ran, in its main module.
+    setImmediate(() => this.refreshTracing()).unref();
+  }
+
+  /** Looks again whether the host has a tracer provider (at start and at every scrape). */
+  refreshTracing(): void {
+    this.exemplars = tracerRegistered();
+  }
+
+  /** Counts one answer of the metrics route; `seconds` is how long a 200 took to produce. */
+  recordScrape(status: number, seconds?: number): void {
+    this.scrapes.add([String(status)]);
+    if (seconds !== undefined) this.scrapeDuration.record([], seconds);
   }
 
   /**
@@ -170,7 +210,8 @@ export class Instruments {
       }
     }
     count.value++;
-    this.httpDuration.recordIn(duration, seconds);
+    const bucket = this.httpDuration.recordIn(duration, seconds);
+    if (this.exemplars) offerExemplar(duration, bucket, seconds);
   }
 
   recordEvent(entity: string, operation: string): void {
@@ -188,6 +229,13 @@ export class Instruments {
   }
 
   get all(): readonly (Counter | Histogram)[] {
-    return [this.httpRequests, this.httpDuration, this.events, this.overflows];
+    return [
+      this.httpRequests,
+      this.httpDuration,
+      this.events,
+      this.overflows,
+      this.scrapes,
+      this.scrapeDuration,
+    ];
   }
 }

@@ -12,6 +12,7 @@ import { diag } from '@opentelemetry/api';
 import { Instruments, type InstrumentsOptions } from './instruments';
 import { ScopeProducer } from './producer';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import { formatKey, PROMETHEUS_TEXT, type ExpositionFormat } from '../exposition/format';
 import { PrometheusTextSerializer } from '../exposition/serializer';
 import { PACKAGE_NAME, VERSION } from '../version';
 
@@ -64,9 +65,9 @@ export class MetricsPipeline {
   readonly resource: Resource;
   private readonly serializer: PrometheusTextSerializer;
   private readonly producer: ScopeProducer;
-  /** The scrape in progress, which callers arriving meanwhile share. */
-  private round: Round | undefined;
-  /** The buffer of a finished scrape that nobody reads any more. */
+  /** The scrape in progress of each format, which callers arriving meanwhile share. */
+  private readonly rounds = new Map<string, Round>();
+  /** The largest buffer of a finished scrape that nobody reads any more. */
   private spare: Buffer | undefined;
 
   constructor(options: PipelineOptions = {}) {
@@ -103,20 +104,27 @@ export class MetricsPipeline {
   }
 
   /**
-   * The Prometheus text as UTF-8 bytes. Concurrent callers share one collection; each must
-   * `release()` its exposition once the bytes are sent, so that the next scrape can write into
-   * the same buffer: a fresh multi-megabyte buffer per scrape costs the service GC pauses.
+   * The exposition in `format` (default: the Prometheus text format 0.0.4) as UTF-8 bytes.
+   * Concurrent callers of one format share one collection; each must `release()` its exposition
+   * once the bytes are sent, so that the next scrape can write into the same buffer: a fresh
+   * multi-megabyte buffer per scrape costs the service GC pauses.
    */
-  scrape(): Promise<Exposition> {
-    const current = (this.round ??= this.startRound());
-    current.readers++;
+  scrape(format: ExpositionFormat = PROMETHEUS_TEXT): Promise<Exposition> {
+    const key = formatKey(format);
+    let current = this.rounds.get(key);
+    if (current === undefined) {
+      current = this.startRound(key, format);
+      this.rounds.set(key, current);
+    }
+    const round = current;
+    round.readers++;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      if (--current.readers === 0 && current.buffer !== undefined) this.spare = current.buffer;
+      if (--round.readers === 0 && round.buffer !== undefined) this.keepSpare(round.buffer);
     };
-    return current.bytes.then(
+    return round.bytes.then(
       (bytes) => ({ bytes, release }),
       (error: unknown) => {
         release();
@@ -125,23 +133,30 @@ export class MetricsPipeline {
     );
   }
 
-  private startRound(): Round {
+  /** One spare buffer at most: the larger one, which fits the next scrape of either format. */
+  private keepSpare(buffer: Buffer): void {
+    if (this.spare === undefined || buffer.length > this.spare.length) this.spare = buffer;
+  }
+
+  private startRound(key: string, format: ExpositionFormat): Round {
     const round: Round = {
       readers: 0,
       buffer: undefined,
-      bytes: this.produce()
+      bytes: this.produce(format)
         .then(({ bytes, buffer }) => {
           round.buffer = buffer;
           return bytes;
         })
         .finally(() => {
-          if (this.round === round) this.round = undefined;
+          if (this.rounds.get(key) === round) this.rounds.delete(key);
         }),
     };
     return round;
   }
 
-  private async produce(): Promise<{ bytes: Buffer; buffer: Buffer }> {
+  private async produce(format: ExpositionFormat): Promise<{ bytes: Buffer; buffer: Buffer }> {
+    // A scrape is where a tracer provider registered since the last one is noticed.
+    this.instruments.refreshTracing();
     // The SDK's own instruments come through the reader; the package's metrics are written
     // straight from their series (see ScopeProducer.without).
     const collection = this.producer.without(() => this.reader.collect());
@@ -149,8 +164,12 @@ export class MetricsPipeline {
     for (const error of errors) diag.error('scanopy-metrics: collection error', error);
     const spare = this.spare;
     this.spare = undefined;
-    const own = { scope: this.producer.scope, metrics: this.producer.metrics() };
-    return this.serializer.serialize(resourceMetrics, own, spare);
+    const own = {
+      scope: this.producer.scope,
+      metrics: this.producer.metrics(),
+      startTime: this.producer.startTime,
+    };
+    return this.serializer.serialize(resourceMetrics, own, spare, format);
   }
 
   shutdown(): Promise<void> {

@@ -13,7 +13,8 @@ import type { Histogram } from '../series/histogram';
  * instrumentation-http) and stamps the provider's resource on the result.
  */
 export class ScopeProducer implements MetricProducer {
-  private readonly startTime: HrTime = hrTime();
+  /** When the package's cumulative values started (their OTel start time, OpenMetrics' `_created`). */
+  readonly startTime: HrTime = hrTime();
   private excluded = false;
 
   constructor(

@@ -19,6 +19,15 @@ export interface HistogramDefinition extends MetricDefinition {
   boundaries?: readonly number[];
 }
 
+/** A recent sampled measurement of a bucket, and its trace (OpenMetrics exemplar). */
+export interface Exemplar {
+  traceId: string;
+  spanId: string;
+  value: number;
+  /** Milliseconds since the epoch. */
+  timeMs: number;
+}
+
 export interface HistogramSeries extends Series {
   /** One count per boundary, plus the `+Inf` bucket; not cumulative. */
   readonly counts: number[];
@@ -26,6 +35,8 @@ export interface HistogramSeries extends Series {
   count: number;
   min: number;
   max: number;
+  /** One slot per bucket, created on the first exemplar (only while tracing is on). */
+  exemplars?: (Exemplar | undefined)[];
 }
 
 /** An explicit-bucket histogram with bounded label sets, collected as OTel `HistogramMetricData`. */
@@ -68,7 +79,8 @@ export class Histogram {
     return this.series.isOverflow(series);
   }
 
-  recordIn(s: HistogramSeries, value: number): void {
+  /** Records `value` in `s`; returns the index of its bucket. */
+  recordIn(s: HistogramSeries, value: number): number {
     const bounds = this.boundaries;
     // Linear scan: with a dozen buckets it beats a binary search.
     let i = 0;
@@ -78,6 +90,7 @@ export class Histogram {
     s.count++;
     if (value < s.min) s.min = value;
     if (value > s.max) s.max = value;
+    return i;
   }
 
   /** What the exposition's header needs: name, description, unit, type. */

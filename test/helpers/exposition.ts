@@ -1,5 +1,5 @@
-// Reads the Prometheus text exposition format (version 0.0.4) into samples, so that tests can
-// assert exact values without matching on whole lines.
+// Reads the Prometheus text exposition format (version 0.0.4), and the samples of OpenMetrics,
+// into samples, so that tests can assert exact values without matching on whole lines.
 
 export interface Sample {
   /** The sample's name as written (`http_request_duration_seconds_bucket`, ...). */
@@ -63,7 +63,10 @@ function parseLine(line: string): Sample {
     }
     i++;
   }
-  const rest = line.slice(i).trim().split(/ +/);
+  // An OpenMetrics exemplar (` # {trace_id="…"} 0.1 1.7e9`) follows the value: not part of it.
+  const valuePart = line.slice(i);
+  const exemplar = valuePart.indexOf(' # ');
+  const rest = (exemplar >= 0 ? valuePart.slice(0, exemplar) : valuePart).trim().split(/ +/);
   if (rest.length < 1 || rest.length > 2) throw new Error(`bad value part in: ${line}`);
   return { name, labels, value: parseValue(rest[0], line) };
 }

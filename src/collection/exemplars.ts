@@ -1,0 +1,47 @@
+/**
+ * Exemplars of the duration histogram: when the host service runs OpenTelemetry tracing (its own
+ * tracer provider registered through @opentelemetry/api), each bucket of each series keeps the
+ * trace of its latest sampled request, so that an operator can go from a latency spike to a trace.
+ *
+ * Whether a provider is registered is decided here, not per request: once at start, once after
+ * the host's main module ran (it registers its provider after the preload), and at every scrape.
+ * Without one, recording a request reads one boolean and nothing else.
+ */
+import { context, ProxyTracerProvider, trace, TraceFlags } from '@opentelemetry/api';
+import type { Exemplar, HistogramSeries } from '../series/histogram';
+
+/** The no-op provider of the API: what a proxy without a delegate hands out. */
+const NOOP_PROVIDER: unknown = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether the process has a tracer provider other than the API's no-op one. Duck-typed: the host's
+ * copy of @opentelemetry/api registers its own proxy, of its own class, in the shared global.
+ */
+export function tracerRegistered(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
+  if (delegate === undefined || delegate === null || delegate === NOOP_PROVIDER) return false;
+  return (
+    (delegate as { constructor?: { name?: string } }).constructor?.name !== 'NoopTracerProvider'
+  );
+}
+
+/**
+ * Keeps the active span's trace as the exemplar of bucket `bucket` of `series`, if the span is
+ * sampled. One object per bucket, allocated on its first exemplar and overwritten after.
+ */
+export function offerExemplar(series: HistogramSeries, bucket: number, value: number): void {
+  const span = trace.getSpanContext(context.active());
+  if (span === undefined || (span.traceFlags & TraceFlags.SAMPLED) === 0) return;
+  const slots = (series.exemplars ??= new Array<Exemplar | undefined>(series.counts.length));
+  const exemplar = slots[bucket];
+  const timeMs = Date.now();
+  if (exemplar === undefined) {
+    slots[bucket] = { traceId: span.traceId, spanId: span.spanId, value, timeMs };
+    return;
+  }
+  exemplar.traceId = span.traceId;
+  exemplar.spanId = span.spanId;
+  exemplar.value = value;
+  exemplar.timeMs = timeMs;
+}

@@ -13,6 +13,7 @@ import {
   ScrapeSlots,
 } from './route/scrape-slots';
 import { parsePath } from './config/values';
+import { negotiateFormat } from './exposition/negotiate';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {
   /** Bearer token(s) that open the route; none (or only empty strings) → the route answers 404. */
@@ -91,7 +92,8 @@ export class ScanopyMetrics {
       tokens: () => this.tokens,
       limiter: this.limiter,
       slots: this.slots,
-      scrape: () => this.pipeline.scrape(),
+      scrape: (format) => this.pipeline.scrape(format),
+      onAnswer: (status, seconds) => this.pipeline.instruments.recordScrape(status, seconds),
     });
   }
 
@@ -110,9 +112,12 @@ export class ScanopyMetrics {
     return this.observer.subscribeToChannel();
   }
 
-  /** The current exposition text, as the route serves it. */
-  async scrape(): Promise<string> {
-    const exposition = await this.pipeline.scrape();
+  /**
+   * The current exposition text, as the route serves it to a request with this `Accept` header
+   * (none: the Prometheus text format 0.0.4).
+   */
+  async scrape(accept?: string): Promise<string> {
+    const exposition = await this.pipeline.scrape(negotiateFormat(accept));
     try {
       return exposition.bytes.toString('utf8');
     } finally {

@@ -2,12 +2,14 @@
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import { authorizationHeaders, bearerCredential, type TokenSet } from '../auth/bearer';
-import type { Exposition } from '../collection/pipeline';
 import type { FailureLimiter } from '../auth/rate-limit';
+import { PROMETHEUS_TEXT_CONTENT_TYPE } from '../exposition/format';
+import { answerExposition, type Scrape } from './exposition-answer';
 import type { ScrapeSlots } from './scrape-slots';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
-export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+/** The content type of the text format 0.0.4, for scrapers that do not negotiate. */
+export const CONTENT_TYPE = PROMETHEUS_TEXT_CONTENT_TYPE;
 const ALLOW = 'GET, HEAD';
 
 export interface MetricsRouteOptions {
@@ -19,8 +21,16 @@ export interface MetricsRouteOptions {
   limiter?: FailureLimiter;
   /** Bounds the scrape responses in flight and their send time; none: no bound. */
   slots?: ScrapeSlots;
-  /** Produces the exposition: text, or bytes to release once sent (MetricsPipeline.scrape). */
-  scrape: () => Promise<string | Exposition>;
+  /**
+   * Produces the exposition in the negotiated format: text, or bytes to release once sent
+   * (MetricsPipeline.scrape).
+   */
+  scrape: Scrape;
+  /**
+   * Told of every answer of the route (401, 429 and 503 included): its status, and for a 200 how
+   * long it took to produce, in seconds.
+   */
+  onAnswer?: (status: number, seconds: number | undefined) => void;
 }
 
 function answer(ctx: Context, status: number, body: string | Buffer): void {
@@ -33,7 +43,7 @@ function answer(ctx: Context, status: number, body: string | Buffer): void {
  * Answers a request for the metrics path: 404 while no token is configured; 429 to everything an
  * address sends once it has failed too often, until its window ends; 405 for methods other than
  * GET and HEAD; 401 without the right bearer token; 503 while the most scrapes allowed are in
- * flight; else 200 with the Prometheus text.
+ * flight; else 200 with the exposition in the format the request negotiates.
  */
 export async function serveMetrics(
   ctx: Context,
@@ -70,23 +80,7 @@ export async function serveMetrics(
   if (options.slots && !options.slots.take(ctx.res)) {
     return answer(ctx, 503, 'Too many concurrent scrapes');
   }
-  let exposition: string | Exposition;
-  try {
-    exposition = await options.scrape();
-  } catch (error) {
-    diag.error('scanopy-metrics: scrape failed', error);
-    return answer(ctx, 500, 'Metrics collection failed');
-  }
-  if (typeof exposition === 'string') {
-    answer(ctx, 200, exposition);
-  } else {
-    answer(ctx, 200, exposition.bytes);
-    // Sent, or the scraper left: either way the bytes are no longer read.
-    if ((ctx.res as { destroyed?: boolean }).destroyed === true) exposition.release();
-    else ctx.res.once('close', exposition.release);
-  }
-  ctx.set('Content-Type', CONTENT_TYPE);
-  keepScraperErrorsToItself(ctx);
+  if (await answerExposition(ctx, options.scrape)) keepScraperErrorsToItself(ctx);
 }
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
@@ -117,6 +111,12 @@ export function metricsRoute(options: MetricsRouteOptions): Middleware {
     if (ctx.path !== path) return next();
     // Label the request with the route's path, as @koa/router does for its own routes.
     (ctx as { _matchedRoute?: string })._matchedRoute = path;
-    return serveMetrics(ctx, options);
+    const onAnswer = options.onAnswer;
+    if (onAnswer === undefined) return serveMetrics(ctx, options);
+    const started = performance.now();
+    return serveMetrics(ctx, options).finally(() => {
+      const status = ctx.status;
+      onAnswer(status, status === 200 ? (performance.now() - started) / 1000 : undefined);
+    });
   };
 }

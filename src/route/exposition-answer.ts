@@ -1,0 +1,70 @@
+// The 200 answer of the metrics route: the negotiated format, collected and written whole, then
+// compressed off the main thread where the scraper accepts it, before any header is sent.
+import type { Context } from 'koa';
+import { diag } from '@opentelemetry/api';
+import type { Exposition } from '../collection/pipeline';
+import { compress, MIN_COMPRESSED_SIZE, OFFERED_CODINGS } from '../exposition/compress';
+import type { ExpositionFormat } from '../exposition/format';
+import { negotiateEncoding, negotiateFormat } from '../exposition/negotiate';
+
+/** Produces the exposition in a format: text, or bytes to release once sent. */
+export type Scrape = (format: ExpositionFormat) => Promise<string | Exposition>;
+
+const NOTHING_TO_RELEASE = (): void => undefined;
+
+function failed(ctx: Context, error: unknown): false {
+  diag.error('scanopy-metrics: scrape failed', error);
+  ctx.status = 500;
+  ctx.body = 'Metrics collection failed';
+  ctx.set('Cache-Control', 'no-store');
+  return false;
+}
+
+/**
+ * Answers with the exposition in the format the request's `Accept` negotiates, compressed as its
+ * `Accept-Encoding` allows (not for HEAD, not below MIN_COMPRESSED_SIZE). The body is complete
+ * before the status is set, so a scrape that fails at any point gets a whole 500, never a 200
+ * with half a body. Returns whether it answered 200.
+ */
+export async function answerExposition(ctx: Context, scrape: Scrape): Promise<boolean> {
+  const format = negotiateFormat(ctx.get('Accept') || undefined);
+  let bytes: Buffer;
+  let release = NOTHING_TO_RELEASE;
+  try {
+    const exposition = await scrape(format);
+    if (typeof exposition === 'string') {
+      bytes = Buffer.from(exposition, 'utf8');
+    } else {
+      bytes = exposition.bytes;
+      release = exposition.release;
+    }
+  } catch (error) {
+    return failed(ctx, error);
+  }
+  let body = bytes;
+  let coding = 'identity';
+  if (ctx.method !== 'HEAD' && bytes.length >= MIN_COMPRESSED_SIZE) {
+    coding = negotiateEncoding(ctx.get('Accept-Encoding') || undefined, OFFERED_CODINGS);
+    if (coding === 'gzip' || coding === 'zstd') {
+      try {
+        body = await compress(bytes, coding);
+      } catch (error) {
+        release();
+        return failed(ctx, error);
+      }
+      // The compressed copy is what is sent: the exposition's bytes are free at once.
+      release();
+      release = NOTHING_TO_RELEASE;
+    }
+  }
+  ctx.status = 200;
+  ctx.body = body;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Content-Type', format.contentType);
+  ctx.set('Vary', 'Accept, Accept-Encoding');
+  if (coding !== 'identity') ctx.set('Content-Encoding', coding);
+  // Sent, or the scraper left: either way the bytes are no longer read.
+  if ((ctx.res as { destroyed?: boolean }).destroyed === true) release();
+  else ctx.res.once('close', release);
+  return true;
+}

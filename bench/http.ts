@@ -21,9 +21,9 @@ export async function createHost(base: string): Promise<string> {
 }
 
 /** One scrape, with the bearer token (only scanopy-metrics checks it); returns the body's bytes. */
-export async function scrape(base: string): Promise<number> {
+export async function scrape(base: string, headers: Record<string, string> = {}): Promise<number> {
   const response = await fetch(base + METRICS_PATH, {
-    headers: { Authorization: `Bearer ${BENCH_TOKEN}` },
+    headers: { Authorization: `Bearer ${BENCH_TOKEN}`, ...headers },
   }).catch((error: Error) => {
     // fetch's own message is only "fetch failed"; the reason is its cause.
     const cause = (error.cause as Error | undefined)?.message ?? error.message;
@@ -43,7 +43,11 @@ export interface ScrapeLoop {
  * Scrapes `base` every `intervalMs` (the first after one interval, never two at once) until
  * stopped. With intervalMs 0 it scrapes back to back.
  */
-export function scrapeLoop(base: string, intervalMs: number): ScrapeLoop {
+export function scrapeLoop(
+  base: string,
+  intervalMs: number,
+  headers: Record<string, string> = {},
+): ScrapeLoop {
   let stopped = false;
   let wake: (() => void) | undefined;
   const latenciesMs: number[] = [];
@@ -61,7 +65,7 @@ export function scrapeLoop(base: string, intervalMs: number): ScrapeLoop {
       await sleep(intervalMs);
       if (stopped) break;
       const start = performance.now();
-      await scrape(base);
+      await scrape(base, headers);
       latenciesMs.push(performance.now() - start);
     }
   })().catch((error: unknown) => {

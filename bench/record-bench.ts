@@ -55,7 +55,7 @@ type FakeResponse = EventEmitter & { statusCode: number; headersSent: boolean };
  * @koa/router sets both `matched` (read by the package) and `_matchedRoute` (read by the usual
  * middleware of the baselines). A fresh response per request, as in a server.
  */
-function fakeContext(): { ctx: Context; res: FakeResponse } {
+export function fakeContext(): { ctx: Context; res: FakeResponse } {
   const res = new EventEmitter() as FakeResponse;
   res.statusCode = 200;
   res.headersSent = true;
@@ -71,14 +71,14 @@ function fakeContext(): { ctx: Context; res: FakeResponse } {
 }
 
 /** The rest of the service: answered at once. */
-const next = (): Promise<void> => Promise.resolve();
+export const next = (): Promise<void> => Promise.resolve();
 
 /**
  * Node's http emits `finish` once the response is written, then `close`: both are emitted for
  * every variant (the package records on `close`, the baselines' middleware on `finish`), so the
  * baseline row holds the same emitter work and can be subtracted.
  */
-function respond(res: FakeResponse): void {
+export function respond(res: FakeResponse): void {
   res.emit('finish');
   res.emit('close');
 }

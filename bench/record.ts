@@ -5,6 +5,7 @@ import { Child } from './children';
 import { SERVER_CPU } from './constants';
 import type { Sizes } from './options';
 import { RECORD_VARIANTS, ROUTE, type RecordRequest, type RecordResult } from './record-bench';
+import type { TracedResult } from './record-traced-bench';
 import { median, summarize } from './stats';
 import { count, fixed, ratio, type Table } from './table';
 
@@ -25,6 +26,22 @@ export async function recordCost(sizes: Sizes, progress: (line: string) => void)
   } finally {
     await child.stop();
   }
+  // With the host's tracing on: a child of its own, since a tracer provider is process-wide.
+  const tracedChild = await Child.start({
+    name: 'record benchmark with a tracer',
+    module: path.join(__dirname, 'micro-child.js'),
+    nodeArgs: ['--expose-gc'],
+    cpu: SERVER_CPU,
+  });
+  let traced: TracedResult;
+  try {
+    traced = await tracedChild.call<TracedResult>('record-traced', {
+      ops: sizes.recordOps,
+      rounds: sizes.rounds,
+    } satisfies RecordRequest);
+  } finally {
+    await tracedChild.stop();
+  }
 
   const { ns } = result;
   // Paired: each round's figure minus the baseline's of the same round, then the median.
@@ -43,6 +60,21 @@ export async function recordCost(sizes: Sizes, progress: (line: string) => void)
       isBaseline ? '-' : ratio(net(v) / prom),
     ];
   });
+  const tracedNet = median(
+    traced.ns['scanopy-metrics in a span'].map((v, i) => v - traced.ns['baseline in a span'][i]),
+  );
+  for (const v of ['baseline in a span', 'scanopy-metrics in a span'] as const) {
+    const s = summarize(traced.ns[v]);
+    const isBaseline = v === 'baseline in a span';
+    rows.push([
+      `${v} (tracer registered)`,
+      fixed(s.median, 0),
+      fixed(s.min, 0),
+      fixed(s.max, 0),
+      isBaseline ? '-' : fixed(tracedNet, 0),
+      isBaseline ? '-' : ratio(tracedNet / prom),
+    ]);
+  }
   const pkg = net('scanopy-metrics firstMiddleware') / prom;
   return {
     title: 'Goal 1 — what recording one request costs (in-process)',
@@ -63,6 +95,12 @@ export async function recordCost(sizes: Sizes, progress: (line: string) => void)
         ' × prom-client compares those figures.',
       'Checked: http_requests_total and the duration histogram of each library counted every' +
         ` request recorded (${count(result.recorded['scanopy-metrics'])} each, warm-up included).`,
+      '(tracer registered) rows: another child with sdk-trace-base and an AsyncLocalStorage' +
+        ' context manager registered, every request inside one sampled span; the package keeps' +
+        ' an exemplar per bucket. minus baseline is against the baseline in the same span:' +
+        ` the exemplar's cost is that row minus the package's untraced row (${
+          traced.exemplar ? 'the exemplar was in the OpenMetrics scrape' : 'NO EXEMPLAR FOUND'
+        }).`,
     ],
     columns: ['variant', 'ns/req', 'min', 'max', 'minus baseline', '× prom-client'],
     rows,

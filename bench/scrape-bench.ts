@@ -23,6 +23,11 @@ export interface ScrapeSamples {
   bytes: number;
   /** Sample lines (neither comments nor blank). */
   samples: number;
+  /** ms per OpenMetrics scrape gzipped, as the route answers Prometheus (package only). */
+  gzipMs: number[];
+  /** Bytes of that scrape, gzipped and not. */
+  gzipBytes: number;
+  gzipUncompressedBytes: number;
 }
 
 export type ScrapeResult = Record<SubjectName, ScrapeSamples>;
@@ -48,7 +53,16 @@ export async function runScrapes(request: ScrapeRequest): Promise<ScrapeResult> 
   }
   const result = {} as ScrapeResult;
   for (const s of subjects) {
-    result[s.name] = { ms: [], concurrentMs: [], concurrentSame: true, bytes: 0, samples: 0 };
+    result[s.name] = {
+      ms: [],
+      concurrentMs: [],
+      concurrentSame: true,
+      bytes: 0,
+      samples: 0,
+      gzipMs: [],
+      gzipBytes: 0,
+      gzipUncompressedBytes: 0,
+    };
   }
 
   for (let round = 0; round <= request.rounds; round++) {
@@ -59,6 +73,12 @@ export async function runScrapes(request: ScrapeRequest): Promise<ScrapeResult> 
       if (round === 0) {
         samples.bytes = Buffer.byteLength(text);
         samples.samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+      }
+      if (subject.scrapeCompressed !== undefined) {
+        const [sizes, gzipMs] = await timed(() => subject.scrapeCompressed!());
+        if (round > 0) samples.gzipMs.push(gzipMs);
+        samples.gzipBytes = sizes.bytes;
+        samples.gzipUncompressedBytes = sizes.uncompressed;
       }
       if (!CONCURRENT.includes(subject.name)) continue;
       const [texts, allMs] = await timed(() =>

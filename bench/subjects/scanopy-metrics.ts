@@ -1,6 +1,8 @@
 // The package wired by hand (`createMetrics`), for the in-process, memory and event-loop
 // benchmarks. The hot path does not use this: it starts the server with the real preload.
 import { createMetrics } from 'scanopy-metrics';
+import { compress } from '../../src/exposition/compress';
+import { OPENMETRICS_TEXT } from '../../src/exposition/format';
 import type { Subject, SubjectFactory } from './types';
 
 export const createSubject: SubjectFactory = (options): Subject => {
@@ -15,6 +17,16 @@ export const createSubject: SubjectFactory = (options): Subject => {
     recordRequest: (method, path, status, entityType, seconds) =>
       instruments.recordRequest(method, path, status, entityType, seconds),
     scrape: () => metrics.scrape(),
+    // The route's 200 to Prometheus: the OpenMetrics exposition, then gzip on the thread pool.
+    scrapeCompressed: async () => {
+      const exposition = await metrics.pipeline.scrape(OPENMETRICS_TEXT);
+      try {
+        const gzipped = await compress(exposition.bytes, 'gzip');
+        return { bytes: gzipped.length, uncompressed: exposition.bytes.length };
+      } finally {
+        exposition.release();
+      }
+    },
     // What the preload puts first in every Koa app.
     middleware: () => metrics.firstMiddleware(),
     shutdown: () => metrics.shutdown(),

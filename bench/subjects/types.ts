@@ -24,6 +24,11 @@ export interface Subject {
   ): void;
   /** The Prometheus text, as the library's own scrape path produces it. */
   scrape(): Promise<string>;
+  /**
+   * What the route sends Prometheus (OpenMetrics, gzipped off the main thread): its size in
+   * bytes, and the uncompressed size. Only scanopy-metrics negotiates and compresses.
+   */
+  scrapeCompressed?(): Promise<{ bytes: number; uncompressed: number }>;
   /** Put first in a Koa app: records every request and answers GET /metrics. */
   middleware(): Middleware;
   shutdown(): Promise<void>;

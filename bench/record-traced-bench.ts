@@ -1,11 +1,11 @@
 // Goal 1, what recording one request costs when the host runs OpenTelemetry tracing: the same
 // loop as record-bench.ts, in a child of its own (a registered tracer provider is process-wide and
-// would change the other libraries' figures), with the host's tracer provider (sdk-trace-base) and
-// context manager registered and every request inside a sampled span, as instrumentation-http
+// would change the other libraries' figures), with the host's tracer provider
+// (@opentelemetry/sdk-trace) and context manager registered and every request inside a sampled span, as instrumentation-http
 // leaves it. The package then keeps an exemplar per bucket: the cost of that is this table's row.
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { createMetrics } from 'scanopy-metrics';
 import { gc } from './rpc';
 import { fakeContext, next, respond, ROUTE, sampleValue, type RecordRequest } from './record-bench';
@@ -23,7 +23,7 @@ export interface TracedResult {
 export async function runRecordTraced(request: RecordRequest): Promise<TracedResult> {
   const { ops, rounds } = request;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const provider = new BasicTracerProvider();
+  const provider = new TracerProvider();
   trace.setGlobalTracerProvider(provider);
   const span = provider.getTracer('bench').startSpan('GET /api/v1/hosts/:id');
   const inSpan = trace.setSpan(context.active(), span);

@@ -95,7 +95,7 @@ export async function recordCost(sizes: Sizes, progress: (line: string) => void)
         ' × prom-client compares those figures.',
       'Checked: http_requests_total and the duration histogram of each library counted every' +
         ` request recorded (${count(result.recorded['scanopy-metrics'])} each, warm-up included).`,
-      '(tracer registered) rows: another child with sdk-trace-base and an AsyncLocalStorage' +
+      '(tracer registered) rows: another child with @opentelemetry/sdk-trace and an AsyncLocalStorage' +
         ' context manager registered, every request inside one sampled span; the package keeps' +
         ' an exemplar per bucket. minus baseline is against the baseline in the same span:' +
         ` the exemplar's cost is that row minus the package's untraced row (${

@@ -1,6 +1,7 @@
 // Real scrapers negotiating with the package, seen through a recording proxy:
 // - Prometheus 2.42 (Debian), with exemplar storage on, scraping a preloaded service whose host
-//   runs its own OpenTelemetry tracing (@opentelemetry/sdk-trace) and has OTEL_RESOURCE_ATTRIBUTES=0digit=x:
+//   runs its own OpenTelemetry tracing (@opentelemetry/sdk-trace) and has
+//   OTEL_RESOURCE_ATTRIBUTES=0digit=x:
 //   it negotiates OpenMetrics 1.0.0 with gzip, the scrape is up (the attribute no longer breaks
 //   it), and the trace id of a request comes back from /api/v1/query_exemplars;
 // - VictoriaMetrics (Debian) scraping the text format 0.0.4 with gzip, values read back.

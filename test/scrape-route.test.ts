@@ -15,6 +15,7 @@ import type { ScanopyMetrics } from 'scanopy-metrics';
 import { OFFERED_CODINGS } from '../src/exposition/compress';
 import { metricsRoute } from '../src/route/route';
 import { TokenSet } from '../src/auth/bearer';
+import { ScrapeSlots } from '../src/route/scrape-slots';
 import { expect } from './helpers/chai';
 import { sample, series } from './helpers/exposition';
 import { pythonParse } from './helpers/python-parser';
@@ -35,9 +36,16 @@ interface Answer {
   raw: Buffer;
 }
 
-function request(url: string, headers: Record<string, string>, method = 'GET'): Promise<Answer> {
+/** One request to the route, on a connection of its own from `localAddress` (another client). */
+function request(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  localAddress = '127.0.0.1',
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/metrics`, { method, headers, agent: false }, (res) => {
+    const options = { method, headers, agent: false, localAddress };
+    const req = http.request(`${url}/metrics`, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.once('end', () =>
@@ -167,17 +175,24 @@ describe('the metrics route: formats, compression, self-metrics', function () {
   });
 
   it('counts every answer of the route by status code, and times the 200s', async () => {
-    await request(server.url, {}); // 401
-    await request(server.url, { Authorization: 'Bearer wrong' }); // 401
-    await request(server.url, { Authorization: 'Bearer wrong' }); // 429: past 2 failures a minute
-    await request(server.url, AUTH, 'POST'); // 405
-    await request(server.url, AUTH); // 200
-    await request(server.url, { ...AUTH, 'Accept-Encoding': 'gzip' }); // 200
+    // A guesser at 127.0.0.2: two failures, then limited (the right token included).
+    const guesser = '127.0.0.2';
+    expect((await request(server.url, {}, 'GET', guesser)).status).to.equal(401);
+    const wrong = { Authorization: 'Bearer wrong' };
+    expect((await request(server.url, wrong, 'GET', guesser)).status).to.equal(401);
+    expect((await request(server.url, wrong, 'GET', guesser)).status).to.equal(429);
+    expect((await request(server.url, AUTH, 'GET', guesser)).status).to.equal(429);
+    // The scraper at 127.0.0.1.
+    expect((await request(server.url, AUTH, 'POST')).status).to.equal(405);
+    expect((await request(server.url, AUTH)).status).to.equal(200);
+    expect((await request(server.url, { ...AUTH, 'Accept-Encoding': 'gzip' })).status).to.equal(
+      200,
+    );
     const text = await metrics.scrape();
     const scrapes = (code: string): number =>
       sample(text, 'scanopy_metrics_scrapes_total', { code });
     expect(scrapes('401')).to.equal(2);
-    expect(scrapes('429')).to.equal(1);
+    expect(scrapes('429')).to.equal(2);
     expect(scrapes('405')).to.equal(1);
     expect(scrapes('200')).to.equal(2);
     expect(series(text, 'scanopy_metrics_scrapes_total')).to.have.length(4);
@@ -186,6 +201,60 @@ describe('the metrics route: formats, compression, self-metrics', function () {
       2,
     );
     expect(sample(text, 'scanopy_metrics_scrape_duration_seconds_sum')).to.be.above(0);
+  });
+
+  it('counts the 503 of a scrape beyond the in-flight limit', async () => {
+    const answers: [number, number | undefined][] = [];
+    const slots = new ScrapeSlots(1, 0);
+    // The one place, taken by a response that never closes.
+    expect(slots.take({ once: () => undefined, destroy: () => undefined })).to.equal(true);
+    const app = new Koa();
+    app.use(
+      metricsRoute({
+        tokens: () => new TokenSet([TOKEN]),
+        slots,
+        scrape: () => Promise.resolve('x_total 1\n'),
+        onAnswer: (status, seconds) => answers.push([status, seconds]),
+      }),
+    );
+    const limited = await listen(app);
+    try {
+      const answer = await request(limited.url, AUTH);
+      expect(answer.status).to.equal(503);
+      expect(answer.raw.toString('utf8')).to.equal('Too many concurrent scrapes');
+      expect(answers).to.deep.equal([[503, undefined]]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers a whole 500 when compression fails, and frees the exposition', async () => {
+    const answers: number[] = [];
+    let released = 0;
+    const app = new Koa();
+    app.use(
+      metricsRoute({
+        tokens: () => new TokenSet([TOKEN]),
+        // Bytes that zlib refuses (not a buffer): the compression step fails.
+        scrape: () =>
+          Promise.resolve({
+            bytes: { length: 4096 } as unknown as Buffer,
+            release: () => void released++,
+          }),
+        onAnswer: (status) => answers.push(status),
+      }),
+    );
+    const failing = await listen(app);
+    try {
+      const answer = await request(failing.url, { ...AUTH, 'Accept-Encoding': 'gzip' });
+      expect(answer.status).to.equal(500);
+      expect(answer.headers['content-encoding']).to.equal(undefined);
+      expect(answer.raw.toString('utf8')).to.equal('Metrics collection failed');
+      expect(answers).to.deep.equal([500]);
+      expect(released).to.equal(1);
+    } finally {
+      await failing.close();
+    }
   });
 
   it('counts the 404 of a route without a token', async () => {

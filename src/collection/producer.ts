@@ -5,6 +5,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
 import type { Counter } from '../series/counter';
+import type { Gauge } from '../series/gauge';
 import type { Histogram } from '../series/histogram';
 
 /**
@@ -19,7 +20,7 @@ export class ScopeProducer implements MetricProducer {
 
   constructor(
     readonly scope: InstrumentationScope,
-    readonly metrics: () => readonly (Counter | Histogram)[],
+    readonly metrics: () => readonly (Counter | Gauge | Histogram)[],
   ) {}
 
   /**

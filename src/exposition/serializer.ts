@@ -18,6 +18,7 @@ import {
 } from './names';
 import { openMetricsFloat, seconds } from './numbers';
 import type { Counter } from '../series/counter';
+import type { Gauge } from '../series/gauge';
 import { Histogram, type Exemplar } from '../series/histogram';
 import type { MetricHeader } from '../series/metric-header';
 import { OVERFLOW_ATTRIBUTES } from '../series/series-map';
@@ -33,7 +34,7 @@ export interface SerializerOptions {
 /** The package's own metrics, written from their live series. */
 export interface OwnScope {
   scope: InstrumentationScope;
-  metrics: readonly (Counter | Histogram)[];
+  metrics: readonly (Counter | Gauge | Histogram)[];
   /** When their cumulative values started (OpenMetrics' `_created`). */
   startTime?: HrTime;
 }
@@ -111,7 +112,7 @@ function head(name: string, scheme: EscapingScheme): Head {
 /** One metric of a family, and the scope labels of its series. */
 type Member =
   | { own: false; data: MetricData; scope: Scope }
-  | { own: true; metric: Counter | Histogram; scope: Scope };
+  | { own: true; metric: Counter | Gauge | Histogram; scope: Scope };
 
 /** Metrics that share a Prometheus name: one family, one header, their series together. */
 interface Family {
@@ -415,7 +416,11 @@ export class PrometheusTextSerializer {
    * no merge is needed (labelText). True of the package's metrics, whose label names are legacy
    * names; a `false` falls back to one cached text per series.
    */
-  private composable(metric: Counter | Histogram, scope: Scope, scheme: EscapingScheme): boolean {
+  private composable(
+    metric: Counter | Gauge | Histogram,
+    scope: Scope,
+    scheme: EscapingScheme,
+  ): boolean {
     const keys = [
       ...metric.definition.labelNames,
       ...Object.keys(OVERFLOW_ATTRIBUTES),

@@ -19,19 +19,20 @@ const ROUTE_METRIC_HEADERS = [
   '# TYPE scanopy_metrics_scrape_duration_seconds histogram',
 ];
 
-/** The lines from `# HELP <first>` to the end of the text. */
-function linesFrom(text: string, first: string): string[] {
+/** The lines from the `# HELP` of `first` up to the `# HELP` of `until` (or the end). */
+function linesFrom(text: string, first: string, until?: string): string[] {
   const lines = text.trimEnd().split('\n');
   const start = lines.findIndex((line) => line.startsWith(`# HELP ${first} `));
   expect(start, `no # HELP ${first}`).to.not.equal(-1);
-  return lines.slice(start);
+  const end = until === undefined ? -1 : lines.findIndex((l) => l.startsWith(`# HELP ${until} `));
+  return lines.slice(start, end === -1 ? undefined : end);
 }
 
 describe('exposition', () => {
   let server: MetricsApp;
   afterEach(async () => server.close());
 
-  it("has exactly the three metrics, the route's own two (and target_info, and the overflow self-metric), with their Prometheus types", async () => {
+  it("has exactly the six metrics, the route's own two (and target_info, and the overflow self-metric), with their Prometheus types", async () => {
     server = await startMetricsApp();
     const text = await server.scrape();
     expect(metricTypes(text)).to.deep.equal({
@@ -39,6 +40,9 @@ describe('exposition', () => {
       http_requests_total: 'counter',
       http_request_duration_seconds: 'histogram',
       scanopy_events_total: 'counter',
+      http_requests_in_flight: 'gauge',
+      http_request_size_bytes: 'histogram',
+      http_response_size_bytes: 'histogram',
       scanopy_metrics_series_overflow_total: 'counter',
       scanopy_metrics_scrapes_total: 'counter',
       scanopy_metrics_scrape_duration_seconds: 'histogram',
@@ -110,11 +114,25 @@ describe('exposition', () => {
       '# TYPE scanopy_events_total counter',
       'scanopy_events_total{entity="Host",operation="created"} 2',
       'scanopy_events_total{entity="auth",operation="login_failed"} 1',
+      '# HELP http_requests_in_flight Number of HTTP requests in flight',
+      '# TYPE http_requests_in_flight gauge',
+      // The scrape itself is in flight while it is written; the sizes are recorded by the
+      // middleware only, once a request is done: none yet.
+      'http_requests_in_flight{method="GET",entity_type="anonymous"} 1',
+      '# HELP http_request_size_bytes HTTP request body size in bytes',
+      '# UNIT http_request_size_bytes By',
+      '# TYPE http_request_size_bytes histogram',
+      '# HELP http_response_size_bytes HTTP response body size in bytes',
+      '# UNIT http_response_size_bytes By',
+      '# TYPE http_response_size_bytes histogram',
       "# HELP scanopy_metrics_series_overflow_total Recordings that went to a metric's otel_metric_overflow series, by metric",
       '# TYPE scanopy_metrics_series_overflow_total counter',
       'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
       'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
       'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_requests_in_flight"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_request_size_bytes"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_response_size_bytes"} 0',
       ...ROUTE_METRIC_HEADERS,
     ]);
   });
@@ -187,15 +205,20 @@ describe('exposition', () => {
       server.metrics.recordEvent({ kind: 'entity', entityType, operation: 'created' });
     }
     const text = await server.scrape();
-    expect(linesFrom(text, 'scanopy_events_total').slice(2)).to.deep.equal([
+    expect(
+      linesFrom(text, 'scanopy_events_total', 'http_requests_in_flight').slice(2),
+    ).to.deep.equal([
       'scanopy_events_total{entity="Host",operation="created"} 1',
       'scanopy_events_total{entity="Network",operation="created"} 1',
       'scanopy_events_total{otel_metric_overflow="true"} 3',
-      "# HELP scanopy_metrics_series_overflow_total Recordings that went to a metric's otel_metric_overflow series, by metric",
-      '# TYPE scanopy_metrics_series_overflow_total counter',
+    ]);
+    expect(linesFrom(text, 'scanopy_metrics_series_overflow_total').slice(2)).to.deep.equal([
       'scanopy_metrics_series_overflow_total{metric="http_requests_total"} 0',
       'scanopy_metrics_series_overflow_total{metric="http_request_duration_seconds"} 0',
       'scanopy_metrics_series_overflow_total{metric="scanopy_events_total"} 3',
+      'scanopy_metrics_series_overflow_total{metric="http_requests_in_flight"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_request_size_bytes"} 0',
+      'scanopy_metrics_series_overflow_total{metric="http_response_size_bytes"} 0',
       ...ROUTE_METRIC_HEADERS,
     ]);
     expect(warnings).to.deep.equal([overflowWarning('scanopy_events_total', 'counter', 3)]);

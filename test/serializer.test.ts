@@ -74,9 +74,13 @@ describe('PrometheusTextSerializer against PrometheusSerializer', () => {
               status: labelValue,
               entity: labelValue,
               seconds: fc.double({ min: 0, max: 100, noNaN: true }),
+              // The request's size and its response's; in flight: arrived, not finished.
+              bytes: fc.tuple(fc.nat({ max: 20_000_000 }), fc.nat({ max: 20_000_000 })),
+              inFlight: fc.boolean(),
             }),
             { maxLength: 20 },
           ),
+          fc.boolean(),
           fc.array(fc.tuple(labelValue, labelValue), { maxLength: 10 }),
           fc.array(
             fc.record({
@@ -89,14 +93,30 @@ describe('PrometheusTextSerializer against PrometheusSerializer', () => {
             }),
             { maxLength: 10 },
           ),
-          async (requests, events, sdkRecords) => {
+          async (requests, durationEntityType, events, sdkRecords) => {
             const pipeline = new MetricsPipeline({
               withoutScopeInfo,
+              durationEntityType,
               resourceAttributes: { 'service.name': 'svc "quoted" \\ é\n' },
             });
             try {
               for (const r of requests) {
-                pipeline.instruments.recordRequest(r.method, r.path, r.status, r.entity, r.seconds);
+                const { instruments } = pipeline;
+                instruments.recordRequest(r.method, r.path, r.status, r.entity, r.seconds);
+                // The gauge, and the size histograms with their own buckets.
+                const inFlight = instruments.requestArrived(r.method, r.entity);
+                if (r.inFlight) continue;
+                inFlight.value--;
+                const [received, sent] = r.bytes;
+                const finished = instruments.requestFinished(
+                  r.method,
+                  r.path,
+                  r.status,
+                  r.entity,
+                  r.seconds,
+                  sent,
+                );
+                instruments.recordRequestBody(finished, received);
               }
               for (const [entity, operation] of events) {
                 pipeline.instruments.recordEvent(entity, operation);

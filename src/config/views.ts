@@ -1,8 +1,8 @@
 // The views of otel-config.yaml: applied to the package's own metrics, and kept, all of them, for
 // the instruments recorded through the SDK (instrumentation-http).
 import {
-  HTTP_REQUEST_DURATION_SECONDS,
   METRIC_LABELS,
+  METRIC_INSTRUMENTS,
   METRIC_NAMES,
   type MetricName,
   type MetricView,
@@ -29,8 +29,7 @@ export interface RawView {
 }
 
 function matchesOwnMetric(selector: RawView['selector'], metric: MetricName): boolean {
-  const type = metric === HTTP_REQUEST_DURATION_SECONDS ? 'histogram' : 'counter';
-  const unit = metric === HTTP_REQUEST_DURATION_SECONDS ? 's' : '';
+  const { type, unit } = METRIC_INSTRUMENTS[metric];
   return (
     (selector.instrument_name === undefined || matchesGlob(selector.instrument_name, metric)) &&
     (selector.instrument_type === undefined || selector.instrument_type === type) &&
@@ -75,7 +74,7 @@ export function readViews(
       }
       const kinds = Object.keys(aggregation);
       const allowed =
-        metric === HTTP_REQUEST_DURATION_SECONDS ? 'explicit_bucket_histogram' : 'sum';
+        METRIC_INSTRUMENTS[metric].type === 'histogram' ? 'explicit_bucket_histogram' : 'sum';
       const wrong = kinds.find((k) => k !== 'default' && k !== allowed);
       if (wrong) {
         problems.push(`${at}.stream.aggregation.${wrong}: ${metric} takes only ${allowed}`);

@@ -1,9 +1,12 @@
-// The Koa middleware that records http_requests_total and http_request_duration_seconds.
+// The Koa middleware that records the HTTP metrics of every request: count, duration, requests in
+// flight, request and response body sizes.
 import type { Context, Middleware, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
-import type { Instruments } from '../collection/instruments';
+import type { Instruments, RequestSeries } from '../collection/instruments';
 import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
 import { OTHER } from '../labels/vocabulary';
+import type { GaugeSeries } from '../series/gauge';
+import { countRequestBody, countResponseBody, responseHasBody, type BodyBytes } from './body-bytes';
 
 export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
 
@@ -40,10 +43,35 @@ export function callerKind(ctx: Context, key: string): string {
 }
 
 /**
- * Records `http_requests_total` and `http_request_duration_seconds` for every request that passes
- * through it. It records when the response has been sent (or the connection closed), so that the
- * status is the one the client received, whatever downstream middleware threw, and the duration
- * includes streamed bodies. It never catches, changes or delays what the service answers.
+ * Whether the request stream will deliver no more body bytes: it ended or was destroyed, or it
+ * is an HTTP/1 request with neither Content-Length nor Transfer-Encoding, which has no body at
+ * all (RFC 9112, 6.3), so there is nothing to wait for.
+ */
+function requestBodyDone(req: Context['req']): boolean {
+  if (req.readableEnded || req.destroyed) return true;
+  const headers = req.headers;
+  return (
+    req.httpVersionMajor === 1 &&
+    headers['content-length'] === undefined &&
+    headers['transfer-encoding'] === undefined
+  );
+}
+
+/**
+ * Records the HTTP metrics of every request that passes through it:
+ *
+ * - on arrival, `http_requests_in_flight` goes up on the series of the request's method and of
+ *   the caller kind known at that moment (the package's middleware runs first, before the
+ *   service's auth, so that is `anonymous` unless something earlier set it); it comes down on
+ *   that same series exactly once, when the response has been sent or the client left;
+ * - when the response has been sent (or the connection closed): `http_requests_total`,
+ *   `http_request_duration_seconds` and `http_response_size_bytes`, so that the status is the one
+ *   the client received whatever downstream middleware threw, and the duration and the size
+ *   include streamed bodies;
+ * - once the request stream is done as well (it may still be delivering the body of a request
+ *   answered early): `http_request_size_bytes`.
+ *
+ * It never catches, changes or delays what the service answers, and never reads the body.
  */
 export function httpMetrics(
   instruments: Instruments,
@@ -51,25 +79,50 @@ export function httpMetrics(
 ): Middleware {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
   let reportedFailure = false;
+  const report = (error: unknown): void => {
+    // A metric must never take the service down; say so once rather than per request.
+    if (!reportedFailure) diag.error('scanopy-metrics: recording a request failed', error);
+    reportedFailure = true;
+  };
   return function scanopyHttpMetrics(ctx: Context, next: Next) {
     const start = performance.now();
+    const { req, res } = ctx;
+    const counts: BodyBytes = { received: 0, sent: 0 };
+    let inFlight: GaugeSeries | undefined;
+    try {
+      countRequestBody(req, counts);
+      countResponseBody(res, counts);
+      inFlight = instruments.requestArrived(
+        foldMethod(ctx.method),
+        callerKind(ctx, key),
+      );
+    } catch (error) {
+      report(error);
+    }
     // 'close' comes once per response, after it was sent or the client left.
-    ctx.res.on('close', () => {
+    res.once('close', () => {
+      // First, whatever happens next: the request is no longer in flight.
+      if (inFlight !== undefined) inFlight.value--;
+      let series: RequestSeries;
       try {
         // Read when recording: method-override middleware may have changed it for the router.
         const method = ctx.method;
-        instruments.recordRequest(
+        const status = res.statusCode;
+        series = instruments.requestFinished(
           foldMethod(method),
           routePattern(ctx, method),
-          statusLabel(ctx.res.headersSent, ctx.res.statusCode),
+          statusLabel(res.headersSent, status),
           callerKind(ctx, key),
           (performance.now() - start) / 1000,
+          responseHasBody(method, status) ? counts.sent : 0,
         );
       } catch (error) {
-        // A metric must never take the service down; say so once rather than per request.
-        if (!reportedFailure) diag.error('scanopy-metrics: recording a request failed', error);
-        reportedFailure = true;
+        report(error);
+        return;
       }
+      const recordBody = (): void => instruments.recordRequestBody(series, counts.received);
+      if (requestBodyDone(req)) recordBody();
+      else req.once('close', recordBody);
     });
     return next();
   };

@@ -38,6 +38,16 @@ export class Gauge {
     return this.series.get(values);
   }
 
+  /** `seriesFor` with up to four label values passed one by one: nothing allocated. */
+  seriesOf(v0?: string, v1?: string, v2?: string, v3?: string): GaugeSeries {
+    return this.series.getOf(v0, v1, v2, v3);
+  }
+
+  /** Whether `series` is the overflow series (which a cache must not keep: see SeriesMap). */
+  isOverflow(series: GaugeSeries): boolean {
+    return this.series.isOverflow(series);
+  }
+
   /** What the exposition's header needs: name, description, type. */
   header(): MetricHeader {
     return {

@@ -2,7 +2,7 @@
 import type { Middleware } from 'koa';
 import { TokenSet } from './auth/bearer';
 import { FailureLimiter } from './auth/rate-limit';
-import { eventVocabulary } from './labels/event-labels';
+import { eventVocabulary, type EventVocabularyOptions } from './labels/event-labels';
 import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './recorder/middleware';
 import { MetricsObserver } from './events/observer';
 import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
@@ -28,8 +28,13 @@ export interface ScanopyMetricsOptions extends PipelineOptions {
   maxConcurrentScrapes?: number;
   /** A scrape response not sent within this many milliseconds is destroyed; 0: never. Default 30,000. */
   scrapeTimeoutMs?: number;
-  /** Entity types and operations to count as themselves, beyond Scanopy's own. */
-  events?: { entities?: readonly string[]; operations?: readonly string[] };
+  /**
+   * Entity types and operations to count as themselves beyond Scanopy's own (`entities`,
+   * `operations`), how many further well-formed ones are learned (`maxNewEntities`, default 100;
+   * `maxNewOperations`, default 200; 0 learns none), and where the one warning per reached cap
+   * goes (`warn`, default a line on stderr).
+   */
+  events?: EventVocabularyOptions;
 }
 
 /** A whole number from 0 up, as a number option must be; throws naming the option. */

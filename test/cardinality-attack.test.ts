@@ -1,8 +1,10 @@
 // Cardinality cannot be attacked: a Koa app wired like the preload (first middleware, then the
 // service's auth and router) gets 10,000 random URLs with every method Node's client can send and
 // 10,000 random caller kinds, and the observer gets 10,000 random events through recordEvent and
-// the diagnostics channel. Together they add a handful of series, all fixed fold-values, and every
-// request and event is counted. Then a legitimate dimension over a configured cardinality limit:
+// the diagnostics channel, then 2,000 events with new well-formed names. The HTTP metrics add a
+// handful of series, all fixed fold-values; the events add at most the learning caps' worth of
+// new names (100 entity types, 200 operations, exactly as a model of the caps predicts), then
+// fold to `other` with one warning per cap; and every request and event is counted. Then a legitimate dimension over a configured cardinality limit:
 // the overflow series takes the rest, and the number of series stays put.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import http from 'node:http';
@@ -14,6 +16,7 @@ import { CALLER_KINDS, EVENTS_CHANNEL, createMetrics } from 'scanopy-metrics';
 import type { ScanopyMetrics } from 'scanopy-metrics';
 
 import { METRIC_NAMES } from '../src/collection/instruments';
+import { LEARNABLE_VALUE } from '../src/labels/learned-values';
 import { KNOWN_ENTITIES, KNOWN_METHODS, KNOWN_OPERATIONS } from '../src/labels/vocabulary';
 import { expect } from './helpers/chai';
 import { parseExposition, series } from './helpers/exposition';
@@ -186,12 +189,16 @@ describe('cardinality cannot be attacked', () => {
     app = undefined;
   });
 
-  it('10,000 random URLs × every method × 10,000 random caller kinds, and 10,000 random events add only fold-value series, counting everything', async () => {
-    app = await startApp({ token: TOKEN }, (router) => {
-      router.get('/api/v1/hosts/:id', (ctx) => {
-        ctx.body = 'host';
-      });
-    });
+  it('10,000 random URLs × every method × 10,000 random caller kinds, and 12,000 random events add only fold-value series and the capped learned names, counting everything', async () => {
+    const warnings: string[] = [];
+    app = await startApp(
+      { token: TOKEN, events: { warn: (line) => warnings.push(line) } },
+      (router) => {
+        router.get('/api/v1/hosts/:id', (ctx) => {
+          ctx.body = 'host';
+        });
+      },
+    );
     unsubscribe = app.metrics.subscribeToEventsChannel();
 
     // Distinct by construction (a counter in each), random otherwise; none names a route, the
@@ -234,27 +241,42 @@ describe('cardinality cannot be attacked', () => {
         OPERATIONS.has(b) ? `${b}!` : b,
         KINDS.has(c) ? `${c}!` : c,
       ]);
+    // Then new well-formed names, more than the caps: each is learned until its cap is reached.
+    for (let i = 0; i < 2000; i++) texts.push([`Attack${i}`, `attack_${i}`, 'entity']);
     const channel = diagnosticsChannel.channel(EVENTS_CHANNEL);
+    // The model of learning: a well-formed value not yet learned is learned while its label's
+    // cap (100 entity types, 200 operations) allows, else counted as other.
+    const learned = { entity: new Set<string>(), operation: new Set<string>() };
+    const caps = { entity: 100, operation: 200 };
+    const reserved = new Set(['other', 'unknown', 'auth', 'telemetry']);
+    const labelOf = (label: 'entity' | 'operation', value: string): string => {
+      if (learned[label].has(value)) return value;
+      if (!LEARNABLE_VALUE.test(value) || reserved.has(value)) return 'other';
+      if (learned[label].size >= caps[label]) return 'other';
+      learned[label].add(value);
+      return value;
+    };
     const expectedEvents: string[] = [];
     texts.forEach(([entityType, operation, kind], i) => {
-      const shape = i % 5;
+      const shape = i >= ATTACK ? 0 : i % 5;
       if (shape === 0) {
         app?.metrics.recordEvent({ kind: 'entity', entityType, operation });
-        expectedEvents.push('other/other');
+        expectedEvents.push(`${labelOf('entity', entityType)}/${labelOf('operation', operation)}`);
       } else if (shape === 1) {
         channel.publish({ kind: 'entity', entityType, operation });
-        expectedEvents.push('other/other');
+        expectedEvents.push(`${labelOf('entity', entityType)}/${labelOf('operation', operation)}`);
       } else if (shape === 2) {
         app?.metrics.recordEvent({ kind: 'auth', operation });
-        expectedEvents.push('auth/other');
+        expectedEvents.push(`auth/${labelOf('operation', operation)}`);
       } else if (shape === 3) {
         channel.publish([{ kind: 'telemetry', operation }]);
-        expectedEvents.push('telemetry/other');
+        expectedEvents.push(`telemetry/${labelOf('operation', operation)}`);
       } else {
         channel.publish({ kind, entityType, operation });
         expectedEvents.push('unknown/unknown');
       }
     });
+    expect([learned.entity.size, learned.operation.size]).to.deep.equal([100, 200]);
 
     const text = await app.metrics.scrape();
 
@@ -283,7 +305,7 @@ describe('cardinality cannot be attacked', () => {
       ),
     ).to.equal(ATTACK);
 
-    // Events: four series of fold-values, adding up to every event.
+    // Events: the series the model predicts, adding up to every event; one warning per cap.
     const byLabels = countBy(expectedEvents, (e) => e);
     expect(tally(text, 'scanopy_events_total')).to.deep.equal(
       sorted(
@@ -293,7 +315,30 @@ describe('cardinality cannot be attacked', () => {
         }),
       ),
     );
-    expect(total(series(text, 'scanopy_events_total'))).to.equal(ATTACK);
+    expect(total(series(text, 'scanopy_events_total'))).to.equal(ATTACK + 2000);
+    expect(series(text, 'scanopy_events_total')).to.have.length(byLabels.size);
+    const entities = new Set(series(text, 'scanopy_events_total').map((s) => s.labels.entity));
+    const operations = new Set(series(text, 'scanopy_events_total').map((s) => s.labels.operation));
+    // At most the caps' worth of new names, plus the fixed values.
+    expect(
+      [...entities].filter((e) => !['other', 'unknown', 'auth', 'telemetry'].includes(e)),
+    ).to.have.length(100);
+    expect([...operations].filter((o) => !['other', 'unknown'].includes(o))).to.have.length(200);
+    expect(warnings).to.have.length(2);
+    const warned = (cap: string, setting: string) =>
+      warnings.filter((w) => w.includes(cap) && w.includes(setting)).length;
+    expect(warned('cap of 100', 'SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES')).to.equal(1);
+    expect(warned('cap of 200', 'SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS')).to.equal(1);
+
+    // The new HTTP metrics: nothing in flight, one size series per method label, on `unmatched`.
+    expect(tally(text, 'http_requests_in_flight')).to.deep.equal(
+      sorted([...byMethod].map(([method]) => [{ method, entity_type: 'anonymous' }, 0])),
+    );
+    for (const name of ['http_request_size_bytes_count', 'http_response_size_bytes_count']) {
+      expect(tally(text, name)).to.deep.equal(
+        sorted([...byMethod].map(([method, n]) => [{ method, path: 'unmatched' }, n])),
+      );
+    }
 
     // Every label value anywhere in the exposition is one of the fixed values.
     const allowed = new Set([
@@ -306,6 +351,9 @@ describe('cardinality cannot be attacked', () => {
       'telemetry',
       // The overflow self-metric's `metric` label: the package's metric names.
       ...METRIC_NAMES,
+      'anonymous',
+      ...learned.entity,
+      ...learned.operation,
     ]);
     for (const sample of parseExposition(text)) {
       if (sample.name === 'target_info') continue;
@@ -420,5 +468,9 @@ describe('cardinality cannot be attacked', () => {
     expect(sum('http_request_duration_seconds_count')).to.equal(ROUTES + ATTACK);
     expect(series(text, 'http_requests_total')).to.have.length(50);
     expect(series(text, 'http_request_duration_seconds_count')).to.have.length(50);
+    // The size histograms have the duration's labels: the same 49 + 1 series, the same counts.
+    for (const name of ['http_request_size_bytes_count', 'http_response_size_bytes_count']) {
+      expect(tally(text, name)).to.deep.equal(tally(text, 'http_request_duration_seconds_count'));
+    }
   });
 });

@@ -240,18 +240,28 @@ describe('configuration: otel-config.yaml in a real scrape', () => {
     });
   });
 
-  it('events.entities and events.operations count new names as themselves', async () => {
+  it('events.entities and events.operations count new names as themselves, before any is learned', async () => {
     const service = await startWith(`instrumentation/development:
   js:
     scanopy-metrics:
       events:
         entities: [Widget]
-        operations: [archived]`);
+        operations: [archived]
+        max_new_entities: 1
+        max_new_operations: 0`);
     await post(service.url, '/publish?n=2&entityType=Widget&operation=archived');
+    // One new entity type may be learned: the first counts as itself, the second as other.
     await post(service.url, '/publish?n=1&entityType=Gadget&operation=archived');
+    await post(service.url, '/publish?n=1&entityType=Gizmo&operation=archived');
+    await post(service.url, '/publish?n=1&entityType=Widget&operation=restored');
     const text = await scrapeChild(service.url);
     expect(eventsTotal(text, 'Widget', 'archived')).to.equal(2);
+    expect(eventsTotal(text, 'Gadget', 'archived')).to.equal(1);
     expect(eventsTotal(text, 'other', 'archived')).to.equal(1);
+    expect(eventsTotal(text, 'Widget', 'other')).to.equal(1);
+    expect(service.stderrLines()).to.deep.equal([
+      'scanopy-metrics: scanopy_events_total: entity reached its cap of 1 values beyond the configured vocabulary; further new values are counted as entity="other" (raise SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES or events.max_new_entities, or list the values in otel-config.yaml)',
+    ]);
   });
 
   it('entity_type_key in the file reads the caller kind from that ctx.state key', async () => {

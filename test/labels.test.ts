@@ -140,10 +140,13 @@ describe('eventLabels', () => {
     ).to.deep.equal({ entity: 'auth', operation: 'logged_out' });
   });
 
-  it('folds an unknown entity type to other', () => {
+  it('counts a well-formed entity type outside the vocabulary as itself (learned)', () => {
     expect(
       eventLabels({ kind: 'entity', entityType: 'Widget', operation: 'created' }, vocabulary),
-    ).to.deep.equal({ entity: 'other', operation: 'created', folded: 'entity' });
+    ).to.deep.equal({ entity: 'Widget', operation: 'created' });
+  });
+
+  it('folds an entity type that is no well-formed identifier to other', () => {
     expect(
       eventLabels(
         { kind: 'entity', entityType: '/api/v1/hosts/42', operation: 'created' },
@@ -152,31 +155,30 @@ describe('eventLabels', () => {
     ).to.deep.equal({ entity: 'other', operation: 'created', folded: 'entity' });
   });
 
-  it('folds an unknown operation to other', () => {
-    expect(eventLabels({ kind: 'auth', operation: 'hack' }, vocabulary)).to.deep.equal({
+  it('folds an operation that is no well-formed identifier to other', () => {
+    expect(eventLabels({ kind: 'auth', operation: 'hack!' }, vocabulary)).to.deep.equal({
       entity: 'auth',
       operation: 'other',
       folded: 'operation',
     });
     expect(
-      eventLabels({ kind: 'entity', entityType: 'Host', operation: 'Created' }, vocabulary),
+      eventLabels({ kind: 'entity', entityType: 'Host', operation: 'was created' }, vocabulary),
     ).to.deep.equal({ entity: 'Host', operation: 'other', folded: 'operation' });
   });
 
-  it('folds an operation of another kind to other', () => {
+  it('counts a well-formed operation of another kind as itself (learned)', () => {
     expect(
       eventLabels({ kind: 'entity', entityType: 'Host', operation: 'login_success' }, vocabulary),
-    ).to.deep.equal({ entity: 'Host', operation: 'other', folded: 'operation' });
+    ).to.deep.equal({ entity: 'Host', operation: 'login_success' });
     expect(eventLabels({ kind: 'telemetry', operation: 'created' }, vocabulary)).to.deep.equal({
       entity: 'telemetry',
-      operation: 'other',
-      folded: 'operation',
+      operation: 'created',
     });
   });
 
   it('reports the entity fold when both labels fold', () => {
     expect(
-      eventLabels({ kind: 'entity', entityType: 'Widget', operation: 'exploded' }, vocabulary),
+      eventLabels({ kind: 'entity', entityType: 'Wid get', operation: 'ex-ploded' }, vocabulary),
     ).to.deep.equal({ entity: 'other', operation: 'other', folded: 'entity' });
   });
 
@@ -208,8 +210,10 @@ describe('eventLabels', () => {
     expect(
       eventLabels({ kind: 'entity', entityType: 'Widget', operation: 'archived' }, extended),
     ).to.deep.equal({ entity: 'Widget', operation: 'archived' });
+    // With learning off, only the vocabulary counts as itself.
+    const fixed = eventVocabulary({ maxNewEntities: 0, maxNewOperations: 0 });
     expect(
-      eventLabels({ kind: 'entity', entityType: 'Widget', operation: 'archived' }, vocabulary),
-    ).to.deep.equal({ entity: 'other', operation: 'other', folded: 'entity' });
+      eventLabels({ kind: 'entity', entityType: 'Widget', operation: 'archived' }, fixed),
+    ).to.deep.equal({ entity: 'other', operation: 'other' });
   });
 });

@@ -101,8 +101,8 @@ describe('observer on an event bus', () => {
     for (const bad of [null, 'Host created', { kind: 'entity', operation: 'created' }, {}]) {
       await bus.publish(bad as unknown as ScanopyEvent);
     }
-    await bus.publish({ kind: 'entity', entityType: 'Widget', operation: 'created' });
-    await bus.publish({ kind: 'auth', operation: 'sudo' });
+    await bus.publish({ kind: 'entity', entityType: 'Wid get', operation: 'created' });
+    await bus.publish({ kind: 'auth', operation: 'su do' });
     expect(logged).to.deep.equal([]);
     expect(await scrapedEvents(metrics)).to.deep.equal([
       ['unknown', 'unknown', 4],
@@ -182,10 +182,10 @@ describe('observer.handleEvents', () => {
       metrics.observer.handleEvents([
         { kind: 'entity', operation: 'created', metadata: secret } as unknown as ScanopyEvent,
         null as unknown as ScanopyEvent,
-        { kind: 'entity', entityType: 'Widget', operation: 'created', metadata: secret },
-        { kind: 'entity', entityType: 'Gadget', operation: 'created' },
-        { kind: 'auth', operation: 'sudo', metadata: secret },
-        { kind: 'auth', operation: 'sudo' },
+        { kind: 'entity', entityType: 'Wid get', operation: 'created', metadata: secret },
+        { kind: 'entity', entityType: 'Gad-get', operation: 'created' },
+        { kind: 'auth', operation: 'su do', metadata: secret },
+        { kind: 'auth', operation: 'su do' },
       ]);
     } finally {
       diag.disable();

@@ -19,8 +19,10 @@ import {
 const FOLD_MESSAGES: Record<EventFold, string> = {
   malformed:
     'an event without a valid kind, operation or entityType was counted as unknown/unknown',
-  entity: 'an entity type outside the known vocabulary was counted as entity="other"',
-  operation: 'an operation outside the known vocabulary was counted as operation="other"',
+  entity:
+    'an entity type outside the vocabulary and not a well-formed identifier was counted as entity="other"',
+  operation:
+    'an operation outside the vocabulary and not a well-formed identifier was counted as operation="other"',
 };
 
 /** More events than one message can reasonably carry: reading them would hang the service. */

@@ -1,4 +1,5 @@
 // Bounded label values of a domain event: entity and operation.
+import { LEARNABLE_VALUE, LearnedValues } from './learned-values';
 import { KNOWN_ENTITIES, KNOWN_OPERATIONS, OTHER, UNKNOWN } from './vocabulary';
 
 /**
@@ -6,16 +7,39 @@ import { KNOWN_ENTITIES, KNOWN_OPERATIONS, OTHER, UNKNOWN } from './vocabulary';
  * label values.
  */
 
-/** A vocabulary the observer accepts, extendable by configuration. */
+/** A vocabulary the observer accepts, extendable by configuration, learning within caps. */
 export interface EventVocabulary {
   entities: ReadonlySet<string>;
   operations: Readonly<Record<'entity' | 'auth' | 'telemetry', ReadonlySet<string>>>;
+  /** Well-formed entity types outside `entities`, counted as themselves up to a cap. */
+  newEntities: LearnedValues;
+  /** Well-formed operations outside `operations` (any kind), counted as themselves up to a cap. */
+  newOperations: LearnedValues;
 }
 
-export function eventVocabulary(
-  extra: { entities?: readonly string[]; operations?: readonly string[] } = {},
-): EventVocabulary {
+/** How many new entity types and operations are counted as themselves by default. */
+export const DEFAULT_MAX_NEW_ENTITIES = 100;
+export const DEFAULT_MAX_NEW_OPERATIONS = 200;
+
+export interface EventVocabularyOptions {
+  /** Entity types and operations counted as themselves, beyond Scanopy's own. */
+  entities?: readonly string[];
+  operations?: readonly string[];
+  /** Further well-formed entity types counted as themselves; 0 learns none. Default 100. */
+  maxNewEntities?: number;
+  /** Further well-formed operations counted as themselves; 0 learns none. Default 200. */
+  maxNewOperations?: number;
+  /** Where the one warning per cap goes. Default: a line on stderr. */
+  warn?: (line: string) => void;
+}
+
+const stderrLine = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+export function eventVocabulary(extra: EventVocabularyOptions = {}): EventVocabulary {
   const more = extra.operations ?? [];
+  const warn = extra.warn ?? stderrLine;
   return {
     entities: new Set([...KNOWN_ENTITIES, ...(extra.entities ?? [])]),
     operations: {
@@ -23,6 +47,23 @@ export function eventVocabulary(
       auth: new Set([...KNOWN_OPERATIONS.auth, ...more]),
       telemetry: new Set([...KNOWN_OPERATIONS.telemetry, ...more]),
     },
+    newEntities: new LearnedValues({
+      cap: extra.maxNewEntities ?? DEFAULT_MAX_NEW_ENTITIES,
+      metric: 'scanopy_events_total',
+      label: 'entity',
+      setting: 'SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES or events.max_new_entities',
+      warn,
+      // The values entity already has: the fold values and the kinds of the other events.
+      reserved: [OTHER, UNKNOWN, 'auth', 'telemetry'],
+    }),
+    newOperations: new LearnedValues({
+      cap: extra.maxNewOperations ?? DEFAULT_MAX_NEW_OPERATIONS,
+      metric: 'scanopy_events_total',
+      label: 'operation',
+      setting: 'SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS or events.max_new_operations',
+      warn,
+      reserved: [OTHER, UNKNOWN],
+    }),
   };
 }
 
@@ -37,8 +78,9 @@ export interface EventLabels {
 
 /**
  * `entity` is the entity type for entity events and the kind (`auth`, `telemetry`) for the
- * others; `operation` is the published operation. Values outside the vocabulary fold to `other`;
- * something that is not an event at all counts as `unknown`/`unknown`.
+ * others; `operation` is the published operation. A value outside the vocabulary counts as itself
+ * if it is a well-formed identifier and its label's cap of learned values is not reached, else as
+ * `other`; something that is not an event at all counts as `unknown`/`unknown`.
  */
 export function eventLabels(event: unknown, vocabulary: EventVocabulary): EventLabels {
   if (typeof event !== 'object' || event === null) {
@@ -55,13 +97,19 @@ export function eventLabels(event: unknown, vocabulary: EventVocabulary): EventL
   let folded: EventFold | undefined;
   let entity: string = kind;
   if (kind === 'entity') {
-    entity = vocabulary.entities.has(entityType as string) ? (entityType as string) : OTHER;
-    if (entity === OTHER) folded = 'entity';
+    const type = entityType as string;
+    // The configured vocabulary first; then what was learned, or can be within the cap.
+    if (vocabulary.entities.has(type) || vocabulary.newEntities.admit(type)) entity = type;
+    else {
+      entity = OTHER;
+      // Past the cap the vocabulary warned itself; a malformed value is reported here.
+      if (!LEARNABLE_VALUE.test(type)) folded = 'entity';
+    }
   }
   let op = operation;
-  if (!vocabulary.operations[kind].has(operation)) {
+  if (!vocabulary.operations[kind].has(operation) && !vocabulary.newOperations.admit(operation)) {
     op = OTHER;
-    folded ??= 'operation';
+    if (!LEARNABLE_VALUE.test(operation)) folded ??= 'operation';
   }
   return folded ? { entity, operation: op, folded } : { entity, operation: op };
 }

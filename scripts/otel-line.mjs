@@ -16,6 +16,8 @@ const LINES = {
     '@opentelemetry/exporter-prometheus': '0.223.0',
     '@opentelemetry/sdk-trace': '2.12.0',
     '@opentelemetry/context-async-hooks': '2.12.0',
+    '@opentelemetry/instrumentation-runtime-node': '0.36.1',
+    '@opentelemetry/instrumentation-host-metrics': '0.6.0',
   },
   3: {
     '@opentelemetry/api': '1.10.0',
@@ -27,6 +29,8 @@ const LINES = {
     '@opentelemetry/exporter-prometheus': '0.301.0',
     '@opentelemetry/sdk-trace': '3.1.1',
     '@opentelemetry/context-async-hooks': '3.1.1',
+    '@opentelemetry/instrumentation-runtime-node': '0.37.0',
+    '@opentelemetry/instrumentation-host-metrics': '0.7.0',
   },
 };
 

@@ -36,6 +36,9 @@ describe('configuration: environment variables', () => {
       withoutTargetInfo: false,
       cardinalityLimit: 20_000,
       instrumentations: [],
+      durationEntityType: false,
+      maxNewEntities: 100,
+      maxNewOperations: 200,
     });
   });
 
@@ -343,19 +346,109 @@ describe('configuration: environment variables', () => {
       }
     });
 
+    it('runtime-node enables the runtime metrics, alone or with http', () => {
+      const dir = run.tempDir();
+      for (const [value, expected] of [
+        ['runtime-node', ['runtime-node']],
+        ['http,runtime-node', ['http', 'runtime-node']],
+        [' runtime-node , http', ['runtime-node', 'http']],
+      ] as const) {
+        const { settings, problems } = loadSettings(
+          { OTEL_NODE_ENABLED_INSTRUMENTATIONS: value },
+          dir,
+        );
+        expect(problems).to.deep.equal([]);
+        expect(settings.instrumentations).to.deep.equal(expected);
+      }
+    });
+
     it('an unknown name is a problem: one stderr line and the route disabled', async () => {
       const env = { SCANOPY_METRICS_TOKEN: 'tok', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,grpc' };
       const { preload, stderr } = run.start(env);
       expect(preload.problems).to.deep.equal([
-        'OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, got "grpc"',
+        'OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, runtime-node, got "grpc"',
       ]);
       expect(stderr).to.deep.equal([
-        'scanopy-metrics: OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, got "grpc"; the metrics route is disabled (404)',
+        'scanopy-metrics: OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, runtime-node, got "grpc"; the metrics route is disabled (404)',
       ]);
       const url = await run.serve(preload);
       const response = await bearer(url, 'tok');
       expect(response.status).to.equal(404);
       expect(response.body).to.equal('Metrics not enabled');
+    });
+  });
+
+  describe('SCANOPY_METRICS_DURATION_ENTITY_TYPE', () => {
+    for (const [value, labels] of [
+      [undefined, ['method', 'path']],
+      ['false', ['method', 'path']],
+      ['true', ['method', 'path', 'entity_type']],
+    ] as const) {
+      it(`${value ?? 'unset'}: http_request_duration_seconds has the labels ${labels.join(', ')}`, async () => {
+        const env = { SCANOPY_METRICS_TOKEN: 'tok', SCANOPY_METRICS_DURATION_ENTITY_TYPE: value };
+        const { preload } = run.start(env);
+        const url = await run.serve(preload);
+        await rawRequest(url, { path: '/some/path' });
+        const text = (await bearer(url, 'tok')).body;
+        const counts = series(text, 'http_request_duration_seconds_count');
+        expect(counts.map((s) => Object.keys(s.labels))).to.deep.equal([labels]);
+        if (value === 'true') expect(counts[0].labels.entity_type).to.equal('anonymous');
+      });
+    }
+
+    it('rejects anything but true or false, naming the variable', () => {
+      const { problems } = loadSettings(
+        { SCANOPY_METRICS_DURATION_ENTITY_TYPE: 'yes' },
+        run.tempDir(),
+      );
+      expect(problems).to.deep.equal([
+        'SCANOPY_METRICS_DURATION_ENTITY_TYPE: expected true or false, got "yes"',
+      ]);
+    });
+  });
+
+  describe('SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES and SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS', () => {
+    it('set the caps of learned entity types and operations (defaults 100 and 200)', async () => {
+      const dir = run.tempDir();
+      expect(loadSettings({}, dir).settings).to.deep.include({
+        maxNewEntities: 100,
+        maxNewOperations: 200,
+      });
+      const env = {
+        SCANOPY_METRICS_TOKEN: 'tok',
+        SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES: '1',
+        SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS: '0',
+      };
+      const { preload, stderr } = run.start(env);
+      for (const entityType of ['Widget', 'Gadget']) {
+        preload.metrics?.recordEvent({ kind: 'entity', entityType, operation: 'zapped' });
+      }
+      const text = (await bearer(await run.serve(preload), 'tok')).body;
+      expect(
+        series(text, 'scanopy_events_total').map((s) => [
+          s.labels.entity,
+          s.labels.operation,
+          s.value,
+        ]),
+      ).to.deep.equal([
+        ['Widget', 'other', 1],
+        ['other', 'other', 1],
+      ]);
+      expect(stderr.filter((line) => line.includes('reached its cap'))).to.have.length(1);
+    });
+
+    it('reject anything but a whole number, naming the variable', () => {
+      const { problems } = loadSettings(
+        {
+          SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES: '-1',
+          SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS: 'many',
+        },
+        run.tempDir(),
+      );
+      expect(problems).to.deep.equal([
+        'SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES: expected a whole number from 0 up, got "-1"',
+        'SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS: expected a whole number from 0 up, got "many"',
+      ]);
     });
   });
 

@@ -96,7 +96,7 @@ const CASES: Case[] = [
     title: 'an unknown name in OTEL_NODE_ENABLED_INSTRUMENTATIONS',
     env: () => ({ SCANOPY_METRICS_TOKEN: TOKEN, OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,grpc' }),
     problem: () =>
-      'OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, got "grpc"',
+      'OTEL_NODE_ENABLED_INSTRUMENTATIONS: expected a comma-separated list of http, runtime-node, got "grpc"',
   },
   {
     title: 'a SCANOPY_METRICS_ENTITY_TYPE_KEY that is no property name',

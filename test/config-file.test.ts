@@ -56,6 +56,9 @@ describe('configuration: otel-config.yaml', () => {
         'cardinalityLimit',
         'events',
         'instrumentations',
+        'durationEntityType',
+        'maxNewEntities',
+        'maxNewOperations',
       ];
       for (const key of same) {
         expect(settings[key], key).to.deep.equal(DEFAULT_SETTINGS[key]);
@@ -372,6 +375,62 @@ instrumentation/development:
 `,
       );
       expect(loadSettings({}, dir).problems).to.deep.equal([]);
+    });
+
+    it('reads duration_entity_type, enabled_instrumentations and the learning caps; the environment wins', () => {
+      const { dir } = withFile(
+        run,
+        `file_format: '1.0'
+instrumentation/development:
+  js:
+    scanopy-metrics:
+      duration_entity_type: true
+      enabled_instrumentations: [runtime-node, http, runtime-node]
+      events:
+        max_new_entities: 5
+        max_new_operations: 0
+`,
+      );
+      const fromFile = loadSettings({}, dir);
+      expect(fromFile.problems).to.deep.equal([]);
+      expect(fromFile.settings).to.deep.include({
+        durationEntityType: true,
+        instrumentations: ['runtime-node', 'http'],
+        maxNewEntities: 5,
+        maxNewOperations: 0,
+      });
+      const env = {
+        SCANOPY_METRICS_DURATION_ENTITY_TYPE: 'false',
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http',
+        SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES: '7',
+      };
+      expect(loadSettings(env, dir).settings).to.deep.include({
+        durationEntityType: false,
+        instrumentations: ['http'],
+        maxNewEntities: 7,
+        maxNewOperations: 0,
+      });
+    });
+
+    it('names a mistyped new key with its path', () => {
+      const { dir, file } = withFile(
+        run,
+        `file_format: '1.0'
+instrumentation/development:
+  js:
+    scanopy-metrics:
+      duration_entity_type: 'yes'
+      enabled_instrumentations: [runtime]
+      events:
+        max_new_entities: -1
+`,
+      );
+      const at = `${file}: instrumentation/development.js.scanopy-metrics`;
+      expect(loadSettings({}, dir).problems).to.deep.equal([
+        `${at}.duration_entity_type: expected true or false, got string "yes"`,
+        `${at}.enabled_instrumentations[0]: expected one of http, runtime-node, got "runtime"`,
+        `${at}.events.max_new_entities: expected a number >= 0, got -1`,
+      ]);
     });
 
     it('requires file_format', () => {

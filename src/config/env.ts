@@ -12,7 +12,7 @@ import {
 } from './values';
 
 /** The OTel instrumentations this package can enable (OTEL_NODE_ENABLED_INSTRUMENTATIONS). */
-export const SUPPORTED_INSTRUMENTATIONS = ['http'] as const;
+export const SUPPORTED_INSTRUMENTATIONS = ['http', 'runtime-node'] as const;
 
 /**
  * Reads the environment variables. An empty variable counts as unset, as the OTel specification
@@ -69,6 +69,17 @@ export function readEnv(env: NodeJS.ProcessEnv): { settings: PartialSettings; pr
     (v) => (settings.maxConcurrentScrapes = v),
   );
   read('SCANOPY_METRICS_SCRAPE_TIMEOUT_MS', parseCount, (v) => (settings.scrapeTimeoutMs = v));
+  read(
+    'SCANOPY_METRICS_DURATION_ENTITY_TYPE',
+    parseBoolean,
+    (v) => (settings.durationEntityType = v),
+  );
+  read('SCANOPY_METRICS_EVENTS_MAX_NEW_ENTITIES', parseCount, (v) => (settings.maxNewEntities = v));
+  read(
+    'SCANOPY_METRICS_EVENTS_MAX_NEW_OPERATIONS',
+    parseCount,
+    (v) => (settings.maxNewOperations = v),
+  );
 
   const attributes: Record<string, string> = {};
   read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, (v) => Object.assign(attributes, v));

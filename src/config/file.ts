@@ -1,7 +1,7 @@
 // Reads otel-config.yaml: parse, substitute ${VAR}, validate against the schema, map to settings.
 import { LineCounter, parseDocument, visit, isMap, isScalar, isSeq, Scalar, parse } from 'yaml';
 import { MiB, readRegularFileSync } from '../files/regular-file';
-import { HTTP_REQUEST_DURATION_SECONDS, METRIC_NAMES } from '../collection/instruments';
+import { METRIC_INSTRUMENTS, METRIC_NAMES } from '../collection/instruments';
 import { PACKAGE_NAME } from '../version';
 import { readWithout, SCOPE_INFO, TARGET_INFO } from './exporter-keys';
 import { FILE } from './file-schema';
@@ -124,7 +124,14 @@ interface RawFile {
         auth_failures_per_minute?: number;
         max_concurrent_scrapes?: number;
         scrape_timeout_ms?: number;
-        events?: { entities?: string[]; operations?: string[] };
+        duration_entity_type?: boolean;
+        enabled_instrumentations?: string[];
+        events?: {
+          entities?: string[];
+          operations?: string[];
+          max_new_entities?: number;
+          max_new_operations?: number;
+        };
       }
     >;
   };
@@ -207,7 +214,7 @@ export function readConfigFile(
   const { own, sdk } = readViews(raw.meter_provider?.views ?? [], problems);
   // Reader-level limits per instrument type sit below a view's own limit.
   for (const metric of METRIC_NAMES) {
-    const byType = metric === HTTP_REQUEST_DURATION_SECONDS ? limits?.histogram : limits?.counter;
+    const byType = limits?.[METRIC_INSTRUMENTS[metric].type];
     if (byType !== undefined) own[metric] = { cardinalityLimit: byType, ...own[metric] };
   }
   settings.views = own;
@@ -233,6 +240,18 @@ export function readConfigFile(
     settings.maxConcurrentScrapes = ours.max_concurrent_scrapes;
   }
   if (ours?.scrape_timeout_ms !== undefined) settings.scrapeTimeoutMs = ours.scrape_timeout_ms;
+  if (ours?.duration_entity_type !== undefined) {
+    settings.durationEntityType = ours.duration_entity_type;
+  }
+  if (ours?.enabled_instrumentations !== undefined) {
+    settings.instrumentations = [...new Set(ours.enabled_instrumentations)];
+  }
+  if (ours?.events?.max_new_entities !== undefined) {
+    settings.maxNewEntities = ours.events.max_new_entities;
+  }
+  if (ours?.events?.max_new_operations !== undefined) {
+    settings.maxNewOperations = ours.events.max_new_operations;
+  }
   if (ours?.events) {
     settings.events = {
       entities: ours.events.entities ?? [],

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_TIMEOUT_MS } from '../ro
 import { TOKEN_FILE_MAX_BYTES } from '../auth/token-file';
 import { readRegularFileSync } from '../files/regular-file';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import { DEFAULT_MAX_NEW_ENTITIES, DEFAULT_MAX_NEW_OPERATIONS } from '../labels/event-labels';
 import { readEnv } from './env';
 import { readConfigFile } from './file';
 import { redact } from './redact';
@@ -31,7 +32,10 @@ export const DEFAULTS: Settings = {
   views: {},
   sdkViews: [],
   instrumentations: [],
+  durationEntityType: false,
   events: { entities: [], operations: [] },
+  maxNewEntities: DEFAULT_MAX_NEW_ENTITIES,
+  maxNewOperations: DEFAULT_MAX_NEW_OPERATIONS,
 };
 
 /** The entries of a token list (a variable or a token file), valid or not. */

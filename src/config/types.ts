@@ -45,9 +45,17 @@ export interface Settings {
   cardinalityLimitsByType: Partial<Record<string, number>>;
   views: Partial<Record<MetricName, MetricView>>;
   sdkViews: SdkView[];
-  /** OTEL_NODE_ENABLED_INSTRUMENTATIONS: the OTel instrumentations to enable (`http`). */
+  /**
+   * OTEL_NODE_ENABLED_INSTRUMENTATIONS / `enabled_instrumentations`: the OTel instrumentations
+   * to enable (`http`, `runtime-node`).
+   */
   instrumentations: string[];
+  /** SCANOPY_METRICS_DURATION_ENTITY_TYPE / `duration_entity_type`: entity_type on the duration. */
+  durationEntityType: boolean;
   events: { entities: string[]; operations: string[] };
+  /** New well-formed entity types / operations counted as themselves (the caps of learning). */
+  maxNewEntities: number;
+  maxNewOperations: number;
   /** The configuration file that was read, if any. */
   configFile?: string;
 }

@@ -153,6 +153,14 @@ describe('shutdown: the package keeps no process alive', function () {
     expect(run.stdout).to.equal(expected);
   });
 
+  it('so does the same app with the runtime metrics and instrumentation-http enabled', async () => {
+    const run = await runUntilExit(['--require', REGISTER_CJS], CJS, {
+      SCANOPY_METRICS_TOKEN_FILE: tokenFile,
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,runtime-node',
+    });
+    expectExitedByItself(run);
+  });
+
   describe('SIGTERM ends the reference service', () => {
     const processes = new ReferenceProcesses();
     after(() => processes.stopAll());

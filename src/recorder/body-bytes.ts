@@ -1,6 +1,6 @@
 // Counts the body bytes a request delivered and a response sent, streamed bodies included.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /** Where the counts of one request go. */
 export interface BodyBytes {
@@ -8,66 +8,143 @@ export interface BodyBytes {
   received: number;
   /** Body bytes the response accepted for sending so far. */
   sent: number;
+  /** Set while `end` runs: HTTP/2's `end(chunk)` writes its chunk through `write`. */
+  ending?: boolean;
 }
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
-type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
-type Write = (chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown;
+/** The counts of the request a stream belongs to, when the package records that request. */
+const COUNTS = Symbol('scanopy-metrics.bodyBytes');
+
+type Counted = { [COUNTS]?: BodyBytes };
+type Push = (this: Counted, chunk: unknown, encoding?: unknown) => boolean;
+type Write = (this: Counted, chunk?: unknown, encoding?: unknown, callback?: unknown) => unknown;
+type Closable = { destroyed?: boolean; writableEnded?: boolean };
 
 function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string') {
-    return Buffer.byteLength(
-      chunk,
-      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
-    );
+    const known = typeof encoding === 'string' && Buffer.isEncoding(encoding);
+    return Buffer.byteLength(chunk, known ? encoding : 'utf8');
   }
   return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
+
+/** The counting functions this module made, to tell them from the originals. */
+const counting = new WeakSet<object>();
+
+function countingPush(push: Push): Push {
+  const counted: Push = function countedPush(chunk, encoding) {
+    const counts = this[COUNTS];
+    if (counts !== undefined && chunk !== null && chunk !== undefined) {
+      counts.received += byteLength(chunk, encoding);
+    }
+    return push.call(this, chunk, encoding);
+  };
+  counting.add(counted);
+  return counted;
+}
+
+/** A write after the response ended or its connection was destroyed sends nothing. */
+function sends(res: Counted & Closable): boolean {
+  return res.destroyed !== true && res.writableEnded !== true;
+}
+
+function countingWrite(write: Write): Write {
+  const counted: Write = function countedWrite(chunk, encoding, callback) {
+    const counts = this[COUNTS];
+    if (counts !== undefined && counts.ending !== true && sends(this)) {
+      counts.sent += byteLength(chunk, encoding);
+    }
+    return write.call(this, chunk, encoding, callback);
+  };
+  counting.add(counted);
+  return counted;
+}
+
+function countingEnd(end: Write): Write {
+  const counted: Write = function countedEnd(chunk, encoding, callback) {
+    const counts = this[COUNTS];
+    if (counts === undefined) return end.call(this, chunk, encoding, callback);
+    // end(callback) carries no data.
+    if (sends(this) && typeof chunk !== 'function') counts.sent += byteLength(chunk, encoding);
+    counts.ending = true;
+    try {
+      return end.call(this, chunk, encoding, callback);
+    } finally {
+      counts.ending = false;
+    }
+  };
+  counting.add(counted);
+  return counted;
+}
+
+const installedOn = new WeakSet<object>();
+
+/**
+ * Puts the counting `push` on the prototypes of requests and the counting `write` and `end` on
+ * those of responses, once each. Each counts only for a request the package records (one that
+ * carries its counts); for any other it is a plain call through.
+ */
+export function installBodyCountingOn(
+  requests: readonly object[],
+  responses: readonly object[],
+): void {
+  for (const proto of requests) {
+    if (installedOn.has(proto)) continue;
+    installedOn.add(proto);
+    const target = proto as { push: Push };
+    target.push = countingPush(target.push);
+  }
+  for (const proto of responses) {
+    if (installedOn.has(proto)) continue;
+    installedOn.add(proto);
+    const target = proto as { write: Write; end: Write };
+    target.write = countingWrite(target.write);
+    target.end = countingEnd(target.end);
+  }
+}
+
+/**
+ * The counting functions on Node's own server requests and responses (HTTP/1, and HTTP/2's
+ * compatibility API), once per process, when the first recording middleware is made. On the
+ * prototypes rather than on each request: wrapping each request's `push`, `write` and `end`
+ * cost the hot path three closures and three property writes per request, about as much as
+ * all the rest of the recording.
+ */
+export function installBodyCounting(): void {
+  installBodyCountingOn(
+    [IncomingMessage.prototype, Http2ServerRequest.prototype],
+    [ServerResponse.prototype, Http2ServerResponse.prototype],
+  );
 }
 
 /**
  * Counts the request body as Node delivers it, without reading it: Node's HTTP/1 parser and the
  * HTTP/2 compatibility layer both hand each body chunk (de-chunked, before any decoding) to the
- * request stream's `push`, which is wrapped on this one request. The body stays where it is, for
- * whoever reads it, whenever. The socket's `bytesRead` would not do: it counts headers too, and on
- * a keep-alive or pipelined connection the bytes of the next requests; an HTTP/2 socket carries
- * many streams at once.
+ * request stream's `push`. The body stays where it is, for whoever reads it, whenever. The
+ * socket's `bytesRead` would not do: it counts headers too, and on a keep-alive or pipelined
+ * connection the bytes of the next requests; an HTTP/2 socket carries many streams at once.
+ * A request of another class (not Node's) gets the counting `push` on itself.
  */
-export function countRequestBody(req: Request, counts: BodyBytes): void {
-  const push = (req as unknown as { push: Push }).push;
-  (req as unknown as { push: Push }).push = function countedPush(
-    this: Request,
-    chunk: unknown,
-    encoding?: BufferEncoding,
-  ): boolean {
-    if (chunk !== null && chunk !== undefined) counts.received += byteLength(chunk, encoding);
-    return push.call(this, chunk, encoding);
-  };
+export function countRequestBody(req: object, counts: BodyBytes): void {
+  const target = req as Counted & { push: Push };
+  if (!counting.has(target.push)) target.push = countingPush(target.push);
+  target[COUNTS] = counts;
 }
 
 /**
- * Counts the response body as it is written, through `write` and `end` wrapped on this one
- * response: Koa's `res.end(body)`, a piped stream's writes, compression middleware's output (the
- * compressed bytes, as sent) alike. Chunked framing and headers are not body bytes; a write after
- * the response ended or its connection was destroyed sends nothing and counts nothing. The
- * socket's `bytesWritten` would count headers and framing, the responses of other requests on a
- * keep-alive connection, and every stream of an HTTP/2 session.
+ * Counts the response body as it is written, through `write` and `end`: Koa's `res.end(body)`,
+ * a piped stream's writes, compression middleware's output (the compressed bytes, as sent)
+ * alike. Chunked framing and headers are not body bytes; a write after the response ended or its
+ * connection was destroyed sends nothing and counts nothing. The socket's `bytesWritten` would
+ * count headers and framing, the responses of other requests on a keep-alive connection, and
+ * every stream of an HTTP/2 session. A response of another class gets the counting functions on
+ * itself.
  */
-export function countResponseBody(res: Response, counts: BodyBytes): void {
-  const target = res as unknown as { write: Write; end: Write };
-  const write = target.write;
-  const end = target.end;
-  target.write = function countedWrite(this: Response, chunk, encoding, callback): unknown {
-    if (!this.destroyed && !this.writableEnded) counts.sent += byteLength(chunk, encoding);
-    return write.call(this, chunk, encoding, callback);
-  };
-  target.end = function countedEnd(this: Response, chunk, encoding, callback): unknown {
-    // end(callback) carries no data.
-    if (!this.destroyed && !this.writableEnded && typeof chunk !== 'function') {
-      counts.sent += byteLength(chunk, encoding);
-    }
-    return end.call(this, chunk, encoding, callback);
-  };
+export function countResponseBody(res: object, counts: BodyBytes): void {
+  const target = res as Counted & { write: Write; end: Write };
+  if (!counting.has(target.write)) target.write = countingWrite(target.write);
+  if (!counting.has(target.end)) target.end = countingEnd(target.end);
+  target[COUNTS] = counts;
 }
 
 /**

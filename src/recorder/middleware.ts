@@ -6,7 +6,13 @@ import type { Instruments, RequestSeries } from '../collection/instruments';
 import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
 import { OTHER } from '../labels/vocabulary';
 import type { GaugeSeries } from '../series/gauge';
-import { countRequestBody, countResponseBody, responseHasBody, type BodyBytes } from './body-bytes';
+import {
+  countRequestBody,
+  countResponseBody,
+  installBodyCounting,
+  responseHasBody,
+  type BodyBytes,
+} from './body-bytes';
 
 export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
 
@@ -78,6 +84,7 @@ export function httpMetrics(
   options: HttpMetricsOptions = {},
 ): Middleware {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
+  installBodyCounting();
   let reportedFailure = false;
   const report = (error: unknown): void => {
     // A metric must never take the service down; say so once rather than per request.
@@ -100,8 +107,12 @@ export function httpMetrics(
       report(error);
     }
     // 'close' comes once per response, after it was sent or the client left.
-    res.once('close', () => {
-      // First, whatever happens next: the request is no longer in flight.
+    let closed = false;
+    res.on('close', () => {
+      // Once, whatever emits it again; and first, whatever happens next: the request is no
+      // longer in flight.
+      if (closed) return;
+      closed = true;
       if (inFlight !== undefined) inFlight.value--;
       let series: RequestSeries;
       try {

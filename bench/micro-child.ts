@@ -3,6 +3,7 @@
 import { runEvents, type EventsRequest } from './events-bench';
 import { runRecord, type RecordRequest } from './record-bench';
 import { runRecordTraced } from './record-traced-bench';
+import { runRuntime, type RuntimeRequest } from './runtime-bench';
 import { serve } from './rpc';
 import { runScrapes, type ScrapeRequest } from './scrape-bench';
 
@@ -11,4 +12,5 @@ serve({
   'record-traced': (payload) => runRecordTraced(payload as RecordRequest),
   events: (payload) => runEvents(payload as EventsRequest),
   scrape: (payload) => runScrapes(payload as ScrapeRequest),
+  runtime: (payload) => runRuntime(payload as RuntimeRequest),
 });

@@ -7,6 +7,12 @@
 import { EventEmitter } from 'node:events';
 import type { Context, Middleware } from 'koa';
 import { createMetrics } from 'scanopy-metrics';
+import {
+  countRequestBody,
+  countResponseBody,
+  installBodyCountingOn,
+  type BodyBytes,
+} from '../src/recorder/body-bytes';
 import { BENCH_TOKEN } from './constants';
 import { gc } from './rpc';
 import { rotate } from './stats';
@@ -17,6 +23,10 @@ export const RECORD_VARIANTS = [
   'scanopy-metrics firstMiddleware',
   'prom-client middleware',
   'otel-sdk middleware',
+  'scanopy-metrics, entity_type on duration',
+  'in-flight gauge alone',
+  'request size alone',
+  'response size alone',
 ] as const;
 export type RecordVariant = (typeof RECORD_VARIANTS)[number];
 
@@ -28,6 +38,10 @@ const LIBRARY_OF: Record<RecordVariant, RecordingLibrary | undefined> = {
   'scanopy-metrics firstMiddleware': 'scanopy-metrics',
   'prom-client middleware': 'prom-client',
   'otel-sdk middleware': 'otel-sdk',
+  'scanopy-metrics, entity_type on duration': undefined,
+  'in-flight gauge alone': undefined,
+  'request size alone': undefined,
+  'response size alone': undefined,
 };
 
 export interface RecordRequest {
@@ -46,8 +60,66 @@ export interface RecordResult {
 export const ROUTE = '/api/v1/hosts/:id';
 const LABELS = { method: 'GET', path: ROUTE, status: '200', entity_type: 'user' };
 
-/** What the middlewares read of `ctx.res`: an emitter, its status, whether headers went out. */
-type FakeResponse = EventEmitter & { statusCode: number; headersSent: boolean };
+/**
+ * What the middlewares read of `ctx.res`: an emitter, its status, whether headers went out, and
+ * the `write`/`end` the package wraps to count the body.
+ */
+type FakeResponse = EventEmitter & {
+  statusCode: number;
+  headersSent: boolean;
+  destroyed: boolean;
+  writableEnded: boolean;
+  write(chunk: unknown): boolean;
+  end(chunk?: unknown): unknown;
+};
+
+/** What the package reads of `ctx.req`: its stream's `push`, headers, and whether it ended. */
+interface FakeRequest {
+  headers: Record<string, string>;
+  httpVersionMajor: number;
+  readableEnded: boolean;
+  destroyed: boolean;
+  push(chunk: unknown): boolean;
+}
+
+/** The JSON a GET of one host answers. */
+const BODY = '{"success":true,"data":{"id":"42","name":"h1"},"error":null}';
+
+/**
+ * Classes of their own, whose prototypes get the package's counting `push`, `write` and `end`
+ * as Node's do, so that the fake requests cost what real ones cost.
+ */
+class FakeRes extends EventEmitter {
+  statusCode = 200;
+  headersSent = true;
+  destroyed = false;
+  writableEnded = false;
+  write(): boolean {
+    return true;
+  }
+  end(): this {
+    this.writableEnded = true;
+    return this;
+  }
+}
+class FakeReq {
+  headers: Record<string, string> = {};
+  httpVersionMajor = 1;
+  readableEnded = false;
+  destroyed = false;
+  push(): boolean {
+    return true;
+  }
+}
+installBodyCountingOn([FakeReq.prototype], [FakeRes.prototype]);
+
+function fakeResponse(): FakeResponse {
+  return new FakeRes();
+}
+
+function fakeRequest(): FakeRequest {
+  return new FakeReq();
+}
 
 /**
  * The context of `GET /api/v1/hosts/42` once @koa/router and the service's auth have run: every
@@ -56,10 +128,9 @@ type FakeResponse = EventEmitter & { statusCode: number; headersSent: boolean };
  * middleware of the baselines). A fresh response per request, as in a server.
  */
 export function fakeContext(): { ctx: Context; res: FakeResponse } {
-  const res = new EventEmitter() as FakeResponse;
-  res.statusCode = 200;
-  res.headersSent = true;
+  const res = fakeResponse();
   const ctx = {
+    req: fakeRequest(),
     method: 'GET',
     path: '/api/v1/hosts/42',
     state: { entityType: 'user' },
@@ -79,6 +150,7 @@ export const next = (): Promise<void> => Promise.resolve();
  * baseline row holds the same emitter work and can be subtracted.
  */
 export function respond(res: FakeResponse): void {
+  res.end(BODY);
   res.emit('finish');
   res.emit('close');
 }
@@ -108,6 +180,11 @@ export async function runRecord(request: RecordRequest): Promise<RecordResult> {
   // What the preload installs, built the way the preload builds it (the token opens the route).
   const metrics = createMetrics({ token: 't' });
   const pkg = metrics.firstMiddleware();
+  const withEntityType = createMetrics({ token: 't', durationEntityType: true });
+  const pkgEntityType = withEntityType.firstMiddleware();
+  // The pieces of the new metrics, each alone, as the middleware runs them.
+  const pieces = createMetrics({ token: 't' }).pipeline.instruments;
+  const pieceSeries = pieces.requestFinished('GET', ROUTE, '200', 'user', 0.001, 0);
   // The baselines' middleware exactly as the hot path's servers put it first.
   const prom = (await loadSubject('prom-client'))({ token: BENCH_TOKEN });
   const otel = (await loadSubject('otel-sdk'))({ token: BENCH_TOKEN });
@@ -142,6 +219,42 @@ export async function runRecord(request: RecordRequest): Promise<RecordResult> {
         const { ctx, res } = fakeContext();
         await otelMiddleware(ctx, next);
         respond(res);
+      }
+    },
+    'scanopy-metrics, entity_type on duration': async (n) => {
+      for (let i = 0; i < n; i++) {
+        const { ctx, res } = fakeContext();
+        await pkgEntityType(ctx, next);
+        respond(res);
+      }
+    },
+    'in-flight gauge alone': async (n) => {
+      for (let i = 0; i < n; i++) {
+        const { res } = fakeContext();
+        const inFlight = pieces.requestArrived('GET', 'anonymous');
+        await next();
+        respond(res);
+        inFlight.value--;
+      }
+    },
+    'request size alone': async (n) => {
+      for (let i = 0; i < n; i++) {
+        const { ctx, res } = fakeContext();
+        const counts: BodyBytes = { received: 0, sent: 0 };
+        countRequestBody(ctx.req, counts);
+        await next();
+        respond(res);
+        pieces.recordRequestBody(pieceSeries, counts.received);
+      }
+    },
+    'response size alone': async (n) => {
+      for (let i = 0; i < n; i++) {
+        const { ctx, res } = fakeContext();
+        const counts: BodyBytes = { received: 0, sent: 0 };
+        countResponseBody(ctx.res, counts);
+        await next();
+        respond(res);
+        pieces.httpResponseSize.recordIn(pieceSeries.responseSize, counts.sent);
       }
     },
   };
@@ -187,6 +300,32 @@ export async function runRecord(request: RecordRequest): Promise<RecordResult> {
       );
     }
   }
-  await Promise.all([metrics.shutdown(), prom.shutdown(), otel.shutdown()]);
+  // The new metrics of the package counted every request too, and nothing is left in flight.
+  const pkgText = texts['scanopy-metrics'];
+  const route = { method: LABELS.method, path: LABELS.path };
+  const sizes = [
+    sampleValue(pkgText, 'http_request_size_bytes_count', route),
+    sampleValue(pkgText, 'http_response_size_bytes_count', route),
+    sampleValue(pkgText, 'http_response_size_bytes_sum', route),
+    sampleValue(pkgText, 'http_requests_in_flight', { method: 'GET' }),
+  ];
+  const want = [
+    recorded['scanopy-metrics'],
+    recorded['scanopy-metrics'],
+    recorded['scanopy-metrics'] * Buffer.byteLength(BODY),
+    0,
+  ];
+  if (sizes.join() !== want.join()) {
+    throw new Error(
+      `scanopy-metrics: request size count, response size count and sum, in flight were` +
+        ` ${sizes.join(', ')}; expected ${want.join(', ')}`,
+    );
+  }
+  await Promise.all([
+    metrics.shutdown(),
+    withEntityType.shutdown(),
+    prom.shutdown(),
+    otel.shutdown(),
+  ]);
   return { ns, recorded };
 }

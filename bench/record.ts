@@ -93,6 +93,11 @@ export async function recordCost(sizes: Sizes, progress: (line: string) => void)
         ' baseline = the same loop without a middleware.',
       'minus baseline = median over rounds of (round − same round of baseline);' +
         ' × prom-client compares those figures.',
+      'The last four rows are what each new metric costs: firstMiddleware with entity_type on the' +
+        ' duration (opt-in), and the in-flight gauge (up on arrival, down on close), the request' +
+        ' size (push wrapped, observed) and the response size (write/end wrapped, observed) alone;' +
+        ' firstMiddleware (second row) has all of them on but entity_type, as by default. Every' +
+        ' loop ends the fake response with a 61-byte JSON body.',
       'Checked: http_requests_total and the duration histogram of each library counted every' +
         ` request recorded (${count(result.recorded['scanopy-metrics'])} each, warm-up included).`,
       '(tracer registered) rows: another child with @opentelemetry/sdk-trace and an AsyncLocalStorage' +

@@ -10,6 +10,7 @@ import { hotPath } from './hotpath';
 import { memory, memoryRoutes } from './memory';
 import { parseArgs, USAGE, type Sizes, type SuiteName } from './options';
 import { recordCost } from './record';
+import { runtimeCost } from './runtime';
 import { scrapeTime } from './scrape';
 import { renderTable, type Table } from './table';
 
@@ -21,6 +22,7 @@ const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   events: [events],
   scrape: [scrapeTime, eventLoop],
   memory: [memory, memoryRoutes],
+  runtime: [runtimeCost],
 };
 
 /** Progress goes to stderr, so that stdout holds the tables alone. */

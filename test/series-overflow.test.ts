@@ -22,7 +22,11 @@ function overflowCounts(instruments: Instruments): Record<string, number> {
   return Object.fromEntries(points.map((p) => [String(p.attributes.metric), p.value]));
 }
 
-function warningText(metric: string, kind: 'counter' | 'histogram', limit: number): string {
+function warningText(
+  metric: string,
+  kind: 'counter' | 'histogram' | 'up_down_counter',
+  limit: number,
+): string {
   return (
     `scanopy-metrics: ${metric} reached its cardinality limit of ${limit} series; further label` +
     ` sets go to otel_metric_overflow="true" (raise meter_provider.readers[].pull.cardinality_limits.${kind}` +
@@ -38,6 +42,9 @@ describe('series overflow', () => {
       http_requests_total: 0,
       http_request_duration_seconds: 0,
       scanopy_events_total: 0,
+      http_requests_in_flight: 0,
+      http_request_size_bytes: 0,
+      http_response_size_bytes: 0,
     });
     const request = (method: string, path: string, status: string, n = 1): void => {
       for (let i = 0; i < n; i++) instruments.recordRequest(method, path, status, 'user', 0.01);
@@ -62,6 +69,9 @@ describe('series overflow', () => {
       http_requests_total: 8,
       http_request_duration_seconds: 7,
       scanopy_events_total: 5,
+      http_requests_in_flight: 0,
+      http_request_size_bytes: 0,
+      http_response_size_bytes: 0,
     });
     // The overflow series took exactly those recordings; the others kept theirs.
     const counts = instruments.httpRequests.collect(NOW, NOW).dataPoints;
@@ -91,6 +101,9 @@ describe('series overflow', () => {
       http_requests_total: 0,
       http_request_duration_seconds: 2,
       scanopy_events_total: 0,
+      http_requests_in_flight: 0,
+      http_request_size_bytes: 0,
+      http_response_size_bytes: 0,
     });
   });
 
@@ -111,7 +124,60 @@ describe('series overflow', () => {
       http_requests_total: 2,
       http_request_duration_seconds: 2,
       scanopy_events_total: 0,
+      http_requests_in_flight: 0,
+      http_request_size_bytes: 0,
+      http_response_size_bytes: 0,
     });
+  });
+
+  it('counts the overflowed recordings of the in-flight gauge and the size histograms, and the gauge comes back to 0 on the overflow series', () => {
+    const lines: string[] = [];
+    const instruments = new Instruments({ cardinalityLimit: 3, warn: (line) => lines.push(line) });
+    // In flight: two label sets fit, the third and fourth go up on the overflow series.
+    const arrived = [
+      instruments.requestArrived('GET', 'user'),
+      instruments.requestArrived('POST', 'user'),
+      instruments.requestArrived('PUT', 'user'),
+      instruments.requestArrived('PUT', 'daemon'),
+      instruments.requestArrived('PUT', 'user'),
+    ];
+    const inFlight = () =>
+      instruments.httpInFlight
+        .collect(NOW, NOW)
+        .dataPoints.map((p) => [p.attributes, p.value] as const);
+    expect(inFlight()).to.deep.equal([
+      [{ method: 'GET', entity_type: 'user' }, 1],
+      [{ method: 'POST', entity_type: 'user' }, 1],
+      [{ 'otel.metric.overflow': true }, 3],
+    ]);
+    for (const series of arrived) series.value--;
+    expect(inFlight().map(([, value]) => value)).to.deep.equal([0, 0, 0]);
+    // Sizes: two paths fit, every request on the others is counted once per histogram.
+    for (const path of ['/a', '/b', '/c', '/d', '/c']) {
+      const series = instruments.requestFinished('GET', path, '200', 'user', 0.01, 1000);
+      instruments.recordRequestBody(series, 10);
+    }
+    expect(overflowCounts(instruments)).to.deep.equal({
+      http_requests_total: 3,
+      http_request_duration_seconds: 3,
+      scanopy_events_total: 0,
+      http_requests_in_flight: 3,
+      http_request_size_bytes: 3,
+      http_response_size_bytes: 3,
+    });
+    const sizes = instruments.httpResponseSize.collect(NOW, NOW).dataPoints;
+    expect(sizes.map((p) => [p.attributes, p.value.count, p.value.sum])).to.deep.equal([
+      [{ method: 'GET', path: '/a' }, 1, 1000],
+      [{ method: 'GET', path: '/b' }, 1, 1000],
+      [{ 'otel.metric.overflow': true }, 3, 3000],
+    ]);
+    expect(lines).to.deep.equal([
+      warningText('http_requests_in_flight', 'up_down_counter', 3),
+      warningText('http_requests_total', 'counter', 3),
+      warningText('http_request_duration_seconds', 'histogram', 3),
+      warningText('http_request_size_bytes', 'histogram', 3),
+      warningText('http_response_size_bytes', 'histogram', 3),
+    ]);
   });
 
   describe('in a preloaded service', () => {

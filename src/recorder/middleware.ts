@@ -99,10 +99,7 @@ export function httpMetrics(
     try {
       countRequestBody(req, counts);
       countResponseBody(res, counts);
-      inFlight = instruments.requestArrived(
-        foldMethod(ctx.method),
-        callerKind(ctx, key),
-      );
+      inFlight = instruments.requestArrived(foldMethod(ctx.method), callerKind(ctx, key));
     } catch (error) {
       report(error);
     }

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { loadSettings } from 'scanopy-metrics';
 import { stringify } from 'yaml';
 
 import {
@@ -85,12 +84,8 @@ function startService(token: string, servicePort: number, cwd: string): Promise<
   // The caller's own settings pass through; address and token are the demo's.
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.SCANOPY_METRICS_TOKEN_FILE;
-  // Runtime metrics fill the dashboard's runtime panels, where this version of the package has
-  // them and the caller did not choose otherwise.
-  const runtime = { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'runtime-node' };
-  if (env.OTEL_NODE_ENABLED_INSTRUMENTATIONS === undefined) {
-    if (loadSettings(runtime, cwd).problems.length === 0) Object.assign(env, runtime);
-  }
+  // Runtime metrics fill the dashboard's runtime panels, unless the caller chose otherwise.
+  env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ??= 'runtime-node';
   Object.assign(env, {
     SCANOPY_SERVER_HOST: '127.0.0.1',
     SCANOPY_SERVER_PORT: String(servicePort),

@@ -2,13 +2,13 @@
 // the reference service, preloaded, under generated traffic; Prometheus scraping it every second
 // with the shipped recording and alert rules loaded; every query of the dashboard, its variables
 // substituted as Grafana does, run through Prometheus's HTTP API. Each must succeed; the main
-// panels must return data, and the panels of metrics the service exposes too.
+// panels (the new HTTP metrics' included) and the runtime panels must return data, and the panels
+// of metrics other parts of the package add once the service exposes them.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { loadSettings } from 'scanopy-metrics';
 import { stringify } from 'yaml';
 
 import {
@@ -45,30 +45,34 @@ const MAIN_PANELS = [
   'Failed authentications (service)',
   'Targets up',
   'Samples per scrape',
+  // The HTTP metrics Scanopy's operators added.
+  'Requests in flight',
+  'Request body size p50, p95',
+  'Response body size p50, p95',
+  'Bytes received and sent',
 ];
 
 /**
- * Panels of metrics that other parts of the package add, and runtime metrics: data expected once
- * the service exposes a family matching each pattern (names as the exposition's # TYPE lines give
- * them).
+ * Runtime panels: the reference service runs with runtime-node on (below), so these must show
+ * data too, on the names runtime-node and host-metrics give (their metric families checked first).
+ */
+const RUNTIME_PANELS: Record<string, RegExp[]> = {
+  CPU: [/^process_cpu_time_total$/],
+  Memory: [/^process_memory_usage$/, /^v8js_memory_heap_used$/],
+  'Event-loop delay p99': [/^nodejs_eventloop_delay_p99$/],
+  'Event-loop utilization': [/^nodejs_eventloop_utilization$/],
+  'GC time': [/^v8js_gc_duration$/],
+  'Active resources': [/^v8js_resource_active$/],
+};
+
+/**
+ * Panels of metrics that other parts of the package add: data expected once the service exposes
+ * a family matching each pattern (names as the exposition's # TYPE lines give them).
  */
 const WHEN_EXPOSED: Record<string, RegExp[]> = {
-  'Requests in flight': [/^http_requests_in_flight$/],
-  'Request body size p50, p95': [/^http_request_size_bytes$/],
-  'Response body size p50, p95': [/^http_response_size_bytes$/],
-  'Bytes received and sent': [/^http_request_size_bytes$/, /^http_response_size_bytes$/],
   'Scrapes by status code': [/^scanopy_metrics_scrapes(_total)?$/],
   'Refused scrapes (401, 429) in 5 minutes': [/^scanopy_metrics_scrapes(_total)?$/],
   'Scrape duration': [/^scanopy_metrics_scrape_duration_seconds$/],
-  CPU: [/^process_cpu_(time|seconds)/],
-  Memory: [
-    /^process_(memory_usage|resident_memory)/,
-    /^(v8js_memory_heap_used|nodejs_heap_size_used)/,
-  ],
-  'Event-loop delay p99': [/^nodejs_eventloop_(delay|lag)_p99/],
-  'Event-loop utilization': [/^nodejs_eventloop_utilization/],
-  'GC time': [/^(v8js|nodejs)_gc_duration/],
-  'Active resources': [/^(v8js_resource_active|nodejs_active_(resources|handles))/],
 };
 
 /** Panels that are empty on a healthy service under this traffic: no label set limit reached. */
@@ -107,14 +111,16 @@ describe('the Grafana dashboard (deploy/grafana/scanopy-metrics.json)', () => {
       }
     }
     const titles = dashboard.panels.map((p) => p.title);
-    for (const title of [...MAIN_PANELS, ...Object.keys(WHEN_EXPOSED), ...EMPTY_WHEN_HEALTHY]) {
-      expect(titles, title).to.include(title);
-    }
-    const classified = new Set([
+    const all = [
       ...MAIN_PANELS,
+      ...Object.keys(RUNTIME_PANELS),
       ...Object.keys(WHEN_EXPOSED),
       ...EMPTY_WHEN_HEALTHY,
-    ]);
+    ];
+    for (const title of all) {
+      expect(titles, title).to.include(title);
+    }
+    const classified = new Set(all);
     for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
       expect(classified.has(panel.title), `${panel.title} is checked below`).to.equal(true);
     }
@@ -150,12 +156,12 @@ describe('every query of the dashboard against a real Prometheus scraping the re
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'scanopy-dashboard-'));
-    // Runtime metrics on where this version of the package has them, so that their panels are
-    // checked for data too.
-    const runtime = { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,runtime-node' };
-    const supported = loadSettings(runtime, dir).problems.length === 0;
+    // Runtime metrics on, so that their panels are checked for data too.
     service = await services.start({
-      env: { SCANOPY_METRICS_TOKEN: token, ...(supported ? runtime : {}) },
+      env: {
+        SCANOPY_METRICS_TOKEN: token,
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,runtime-node',
+      },
     });
     const tokenFile = path.join(dir, 'token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
@@ -302,6 +308,51 @@ describe('every query of the dashboard against a real Prometheus scraping the re
         throw new Error(`${error.message}; empty:\n${empty.join('\n')}`);
       });
     }
+  });
+
+  it('the runtime panels return data, on the families runtime-node and host-metrics expose', async () => {
+    // A family appears with its first data point (the GC histogram after the first GC).
+    let missing: string[] = [];
+    await pollUntil(
+      'the service exposes every runtime family',
+      async () => {
+        const res = await fetch(`${service.url}/metrics`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        const text = await res.text();
+        const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+        missing = Object.entries(RUNTIME_PANELS).flatMap(([title, patterns]) =>
+          patterns
+            .filter((pattern) => !families.some((family) => pattern.test(family)))
+            .map((pattern) => `${title}: ${String(pattern)}`),
+        );
+        return missing.length === 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; missing:\n${missing.join('\n')}`);
+    });
+    const targets = panelTargets(dashboard).filter(({ panel }) => panel.title in RUNTIME_PANELS);
+    expect(new Set(targets.map(({ panel }) => panel.title)).size).to.equal(
+      Object.keys(RUNTIME_PANELS).length,
+    );
+    let empty: string[] = [];
+    await pollUntil(
+      'every runtime panel query returns data',
+      async () => {
+        empty = [];
+        for (const { panel, target } of targets) {
+          const expr = substitute(dashboard, target.expr, oneOfEach(), '1m');
+          if (!hasFiniteValue((await queryRange(expr)).result)) {
+            empty.push(`${panel.title} (${target.refId}): ${expr}`);
+          }
+        }
+        return empty.length === 0;
+      },
+      { timeoutMs: 45_000, intervalMs: 1000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; empty:\n${empty.join('\n')}`);
+    });
   });
 
   it('the panels of metrics the service exposes return data', async () => {

@@ -1,6 +1,7 @@
 // A request is counted whatever the service does to ctx.state: a throwing getter at the
 // entity-type key, ctx.state = null or a primitive, a Proxy whose traps throw. The caller kind that
-// cannot be read is `other`; every request shows in http_requests_total and the histogram.
+// cannot be read is `other`; every request shows in http_requests_total and the histogram, and
+// comes off the in-flight gauge with its body sizes recorded.
 import type Koa from 'koa';
 
 import { expect } from './helpers/chai';
@@ -71,6 +72,18 @@ describe('requests are counted when ctx.state misbehaves', () => {
     expect(
       sample(text, 'http_request_duration_seconds_count', { method: 'GET', path: 'unmatched' }),
     ).to.equal(3 * names.length);
+    // The new HTTP metrics too: every request came off the in-flight gauge and has its sizes.
+    expect(
+      sample(text, 'http_requests_in_flight', { method: 'GET', entity_type: 'anonymous' }),
+    ).to.equal(0);
+    for (const name of ['http_request_size_bytes_count', 'http_response_size_bytes_count']) {
+      expect(sample(text, name, { method: 'GET', path: 'unmatched' }), name).to.equal(
+        3 * names.length,
+      );
+    }
+    expect(
+      sample(text, 'http_response_size_bytes_sum', { method: 'GET', path: 'unmatched' }),
+    ).to.equal(2 * 3 * names.length);
   });
 
   it('a service that throws after poisoning ctx.state: counted as 500, `other`', async () => {

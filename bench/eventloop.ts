@@ -48,6 +48,8 @@ const ROWS: readonly Row[] = [
 
 interface Round {
   maxMs: number;
+  /** The longest block as main-thread CPU time (NaN on a Node without process.threadCpuUsage). */
+  maxCpuMs: number;
   p99Ms: number;
   blocksOverLimit: number;
   scrapes: number;
@@ -78,6 +80,7 @@ async function measure(server: BenchServer, row: Row, load: Child, sizes: Sizes)
   }
   return {
     maxMs: stop.eventLoopMaxMs ?? NaN,
+    maxCpuMs: stop.eventLoopMaxCpuMs ?? NaN,
     p99Ms: stop.eventLoopP99Ms ?? NaN,
     blocksOverLimit: stop.eventLoopBlocksOverLimit ?? NaN,
     scrapes: scraped?.scrapes ?? 0,
@@ -122,6 +125,8 @@ export async function eventLoop(sizes: Sizes, progress: (line: string) => void):
       fixed(s.median, 1),
       fixed(s.min, 1),
       fixed(s.max, 1),
+      fixed(median(rs.map((r) => r.maxCpuMs)), 1),
+      fixed(Math.max(...rs.map((r) => r.maxCpuMs)), 1),
       fixed(median(rs.map((r) => r.p99Ms)), 1),
       fixed(median(rs.map((r) => r.blocksOverLimit)), 0),
       fixed(median(rs.map((r) => r.scrapes)), 0),
@@ -134,6 +139,10 @@ export async function eventLoop(sizes: Sizes, progress: (line: string) => void):
     [ROWS[0], ROWS[1]].flatMap((row) => (rounds.get(row) ?? []).map((r) => r.maxMs)),
   );
   const floor = median((rounds.get(ROWS[4]) ?? []).map((r) => r.maxMs));
+  const pkgCpu = summarize(
+    [ROWS[0], ROWS[1]].flatMap((row) => (rounds.get(row) ?? []).map((r) => r.maxCpuMs)),
+  );
+  const cpuFloor = median((rounds.get(ROWS[4]) ?? []).map((r) => r.maxCpuMs));
   return {
     title: `Goal 2 — longest event-loop block while serving and scraping, ${count(sizes.labelSets)} label sets`,
     notes: [
@@ -146,6 +155,10 @@ export async function eventLoop(sizes: Sizes, progress: (line: string) => void):
         ' percentiles, so approximate); each is one block of the loop, whatever its cause.',
       '"load only" = the package\'s server with no scrape: the floor this machine and load give' +
         ' (preemption by other processes shows as event-loop delay too).',
+      'block CPU ms = the most main-thread CPU time between two turns of a 1 ms timer (median' +
+        ' over rounds, worst round): the longest block as CPU time, which preemption by other' +
+        ' processes does not inflate; from process.threadCpuUsage, so only on Node 23.9+ ("-"' +
+        ' before: run the suite with such a node first on PATH).',
       'scanopy-metrics is scraped two ways: the text format uncompressed (Accept-Encoding:' +
         " identity), and as Prometheus 2.42 asks (OpenMetrics 1.0.0, gzip: compressed on libuv's" +
         ' thread pool); prom-client and otel-sdk send uncompressed text whatever is asked.',
@@ -155,6 +168,8 @@ export async function eventLoop(sizes: Sizes, progress: (line: string) => void):
       'max block ms',
       'min',
       'max',
+      'block CPU ms',
+      'worst',
       'p99 delay ms',
       `blocks > ${BLOCK_LIMIT_MS} ms`,
       'scrapes/round',
@@ -169,6 +184,13 @@ export async function eventLoop(sizes: Sizes, progress: (line: string) => void):
           `median ${fixed(pkg.median, 1)} ms, worst ${fixed(pkg.max, 1)} ms` +
           ` (load-only floor: median ${fixed(floor, 1)} ms)`,
         met: Number.isFinite(pkg.max) ? pkg.max <= BLOCK_LIMIT_MS : undefined,
+      },
+      {
+        text: `scanopy-metrics: no block > ${BLOCK_LIMIT_MS} ms of main-thread CPU time during scrapes, compression included (worst round)`,
+        measured:
+          `median ${fixed(pkgCpu.median, 1)} ms, worst ${fixed(pkgCpu.max, 1)} ms` +
+          ` (load-only floor: median ${fixed(cpuFloor, 1)} ms)`,
+        met: Number.isFinite(pkgCpu.max) ? pkgCpu.max <= BLOCK_LIMIT_MS : undefined,
       },
     ],
   };

@@ -1,11 +1,11 @@
 // createMetrics: the pipeline, middleware, route and observer of one process, put together.
-import type { Middleware } from 'koa';
 import { TokenSet } from './auth/bearer';
 import { FailureLimiter } from './auth/rate-limit';
 import { eventVocabulary, type EventVocabularyOptions } from './labels/event-labels';
 import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './recorder/middleware';
 import { MetricsObserver } from './events/observer';
 import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
+import type { KoaMiddleware } from './types';
 import { DEFAULT_METRICS_PATH, metricsRoute } from './route/route';
 import {
   DEFAULT_MAX_CONCURRENT_SCRAPES,
@@ -86,12 +86,12 @@ export class ScanopyMetrics {
   }
 
   /** Koa middleware recording the HTTP metrics; put it first. */
-  middleware(): Middleware {
+  middleware(): KoaMiddleware {
     return httpMetrics(this.pipeline.instruments, { entityTypeKey: this.entityTypeKey });
   }
 
   /** Koa middleware serving the metrics route; other paths pass through. */
-  route(): Middleware {
+  route(): KoaMiddleware {
     return metricsRoute({
       path: this.path,
       tokens: () => this.tokens,
@@ -139,11 +139,10 @@ export class ScanopyMetrics {
    * the metrics route itself, so the service's own middleware (auth, body parser, rate limiter)
    * neither sees nor blocks a scrape.
    */
-  firstMiddleware(): Middleware {
+  firstMiddleware(): KoaMiddleware {
     const record = this.middleware();
     const route = this.route();
-    return (ctx, next): Promise<unknown> =>
-      record(ctx, () => route(ctx, next) as Promise<unknown>) as Promise<unknown>;
+    return (ctx, next) => record(ctx, () => route(ctx, next));
   }
 }
 

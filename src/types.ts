@@ -74,3 +74,21 @@ export type CallerKind = (typeof CALLER_KINDS)[number];
 
 /** The name of the `node:diagnostics_channel` channel on which services publish their events. */
 export const EVENTS_CHANNEL = 'scanopy:events';
+
+/**
+ * The part of a Koa context that the package's public types name. Koa 2 and 3 contexts (and
+ * @eggjs/koa's) have all of it; it is declared here so that the package's types need neither
+ * @types/koa (koa is an optional peer) nor @types/node in the consumer's project.
+ */
+export interface KoaContext {
+  method: string;
+  path: string;
+  status: number;
+  state: unknown;
+}
+
+/** What a Koa middleware receives as `next`. */
+export type KoaNext = () => Promise<unknown>;
+
+/** A Koa middleware, as `app.use()` and a router's `use()` take it. */
+export type KoaMiddleware = (ctx: KoaContext, next: KoaNext) => Promise<void>;

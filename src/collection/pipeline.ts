@@ -29,9 +29,17 @@ export interface PipelineOptions extends InstrumentsOptions {
   cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
 }
 
+/**
+ * The exposition's bytes: a Node Buffer, typed by what callers use of it, so that the package's
+ * types need no @types/node.
+ */
+export interface ExpositionBytes extends Uint8Array {
+  toString(encoding?: 'utf8'): string;
+}
+
 /** One scrape's text, shared by the callers that asked for it meanwhile. */
 export interface Exposition {
-  bytes: Buffer;
+  bytes: ExpositionBytes;
   /** Says the bytes are no longer read (sent, or turned into a string); once is enough. */
   release: () => void;
 }

@@ -18,7 +18,10 @@ export const SUPPORTED_INSTRUMENTATIONS = ['http', 'runtime-node'] as const;
  * Reads the environment variables. An empty variable counts as unset, as the OTel specification
  * says. Each problem names the variable and what was expected, never a secret's value.
  */
-export function readEnv(env: NodeJS.ProcessEnv): { settings: PartialSettings; problems: string[] } {
+export function readEnv(env: Record<string, string | undefined>): {
+  settings: PartialSettings;
+  problems: string[];
+} {
   const settings: PartialSettings = {};
   const problems: string[] = [];
   const read = <T>(name: string, parse: (text: string) => Parsed<T>, use: (v: T) => void): void => {

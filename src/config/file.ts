@@ -55,7 +55,7 @@ function kindOf(value: unknown): string {
  */
 function parseWithSubstitution(
   text: string,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string | undefined>,
 ): { data: unknown; problems: string[]; secrets: string[] } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter: lines });
@@ -143,7 +143,7 @@ interface RawFile {
  */
 export function readConfigFile(
   file: string,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string | undefined>,
   variable?: string,
 ): { settings: PartialSettings; problems: string[]; secrets: string[] } {
   // Only a regular file of at most 1 MiB: a FIFO, a device or a huge file never blocks start-up.

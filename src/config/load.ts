@@ -45,7 +45,7 @@ function tokenEntries(text: string | undefined): string[] {
 }
 
 /** Everything a message must not quote: the configured tokens, however they were given. */
-function configuredSecrets(env: NodeJS.ProcessEnv, cwd: string): string[] {
+function configuredSecrets(env: Record<string, string | undefined>, cwd: string): string[] {
   const secrets = tokenEntries(env.SCANOPY_METRICS_TOKEN);
   const tokenFile = env.SCANOPY_METRICS_TOKEN_FILE?.trim();
   if (tokenFile) {
@@ -62,7 +62,7 @@ function configuredSecrets(env: NodeJS.ProcessEnv, cwd: string): string[] {
  * No problem quotes a configured token, or a value substituted from a secret-looking variable.
  */
 export function loadSettings(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
   cwd: string = process.cwd(),
 ): { settings: Settings; problems: string[] } {
   const fromEnv = readEnv(env);

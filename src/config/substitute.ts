@@ -6,7 +6,7 @@
  */
 export function substitute(
   text: string,
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string | undefined>,
 ): { value: string; names: string[] } | { error: string } {
   let out = '';
   const names: string[] = [];

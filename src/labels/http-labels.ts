@@ -1,6 +1,5 @@
 // Bounded label values of a request: method, route pattern, caller kind.
-import type { Context } from 'koa';
-import { CALLER_KINDS } from '../types';
+import { CALLER_KINDS, type KoaContext } from '../types';
 import { KNOWN_METHODS, OTHER, OTHER_METHOD, UNMATCHED_PATH } from './vocabulary';
 
 /**
@@ -39,7 +38,7 @@ interface RouterContext {
  * layer runs, middleware included. An exclusive router runs one layer only, the one it names in
  * `_matchedRoute`. No route allows the method (405): the first route on the path.
  */
-export function routePattern(ctx: Context, method: string = ctx.method): string {
+export function routePattern(ctx: KoaContext, method: string = ctx.method): string {
   const c = ctx as RouterContext;
   const matched = c.matched;
   if (matched === undefined) {

@@ -6,12 +6,13 @@ import {
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
 import type Koa from 'koa';
+import type { KoaMiddleware } from '../types';
 import { PACKAGE_NAME, VERSION } from '../version';
 import { thinkRouterDefinition } from './think-router';
 
 export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   /** Put first in the middleware of every Koa application the process creates. */
-  middleware: Koa.Middleware;
+  middleware: KoaMiddleware;
 }
 
 /**

@@ -79,7 +79,7 @@ export interface Preload {
  * stderr and leaves the route disabled; the service runs either way.
  */
 export function startPreload(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
   cwd: string = process.cwd(),
   stderr: (line: string) => void = (line) => process.stderr.write(line + '\n'),
   options: PreloadOptions = {},

@@ -1,6 +1,6 @@
 // The Koa middleware that records the HTTP metrics of every request: count, duration, requests in
 // flight, request and response body sizes.
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import type { Instruments, RequestSeries } from '../collection/instruments';
 import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
@@ -13,6 +13,7 @@ import {
   responseHasBody,
   type BodyBytes,
 } from './body-bytes';
+import type { KoaContext, KoaMiddleware } from '../types';
 
 export const DEFAULT_ENTITY_TYPE_KEY = 'entityType';
 
@@ -38,7 +39,7 @@ export const CLIENT_CLOSED = '499';
  * throwing getter, `ctx.state = null`, a Proxy that throws) gives `other`: the request is counted
  * all the same.
  */
-export function callerKind(ctx: Context, key: string): string {
+export function callerKind(ctx: KoaContext, key: string): string {
   try {
     const state: unknown = ctx.state;
     if (typeof state !== 'object' || state === null) return OTHER;
@@ -82,7 +83,7 @@ function requestBodyDone(req: Context['req']): boolean {
 export function httpMetrics(
   instruments: Instruments,
   options: HttpMetricsOptions = {},
-): Middleware {
+): KoaMiddleware {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
   installBodyCounting();
   let reportedFailure = false;
@@ -91,6 +92,7 @@ export function httpMetrics(
     if (!reportedFailure) diag.error('scanopy-metrics: recording a request failed', error);
     reportedFailure = true;
   };
+  // Written against Koa's own types, offered under the package's structural one.
   return function scanopyHttpMetrics(ctx: Context, next: Next) {
     const start = performance.now();
     const { req, res } = ctx;
@@ -133,5 +135,5 @@ export function httpMetrics(
       else req.once('close', recordBody);
     });
     return next();
-  };
+  } as KoaMiddleware;
 }

@@ -1,11 +1,12 @@
 // The metrics route: GET/HEAD on the exact path, bearer auth, the failed-auth limit, the scrape.
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Next } from 'koa';
 import { diag } from '@opentelemetry/api';
 import { authorizationHeaders, bearerCredential, type TokenSet } from '../auth/bearer';
 import type { FailureLimiter } from '../auth/rate-limit';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from '../exposition/format';
 import { answerExposition, type Scrape } from './exposition-answer';
 import type { ScrapeSlots } from './scrape-slots';
+import type { KoaMiddleware } from '../types';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 /** The content type of the text format 0.0.4, for scrapers that do not negotiate. */
@@ -33,7 +34,7 @@ export interface MetricsRouteOptions {
   onAnswer?: (status: number, seconds: number | undefined) => void;
 }
 
-function answer(ctx: Context, status: number, body: string | Buffer): void {
+function answer(ctx: Context, status: number, body: string | Uint8Array): void {
   ctx.status = status;
   ctx.body = body;
   ctx.set('Cache-Control', 'no-store');
@@ -45,7 +46,7 @@ function answer(ctx: Context, status: number, body: string | Buffer): void {
  * GET and HEAD; 401 without the right bearer token; 503 while the most scrapes allowed are in
  * flight; else 200 with the exposition in the format the request negotiates.
  */
-export async function serveMetrics(
+async function serveMetrics(
   ctx: Context,
   options: Omit<MetricsRouteOptions, 'path'>,
 ): Promise<void> {
@@ -105,7 +106,7 @@ function keepScraperErrorsToItself(ctx: Context): void {
 }
 
 /** The `/metrics` route as Koa middleware; other paths pass through untouched. */
-export function metricsRoute(options: MetricsRouteOptions): Middleware {
+export function metricsRoute(options: MetricsRouteOptions): KoaMiddleware {
   const path = options.path ?? DEFAULT_METRICS_PATH;
   return function scanopyMetricsRoute(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== path) return next();
@@ -118,5 +119,5 @@ export function metricsRoute(options: MetricsRouteOptions): Middleware {
       const status = ctx.status;
       onAnswer(status, status === 200 ? (performance.now() - started) / 1000 : undefined);
     });
-  };
+  } as KoaMiddleware;
 }

@@ -1,7 +1,15 @@
 // Command-line flags and the sizes they select. Full sizes are those of issue 4; quick sizes are
 // a CI smoke test (every table printed, numbers indicative only) that finishes well within 60 s.
 
-export const SUITES = ['hotpath', 'record', 'events', 'scrape', 'memory', 'runtime'] as const;
+export const SUITES = [
+  'hotpath',
+  'record',
+  'events',
+  'scrape',
+  'memory',
+  'runtime',
+  'startup',
+] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface Sizes {

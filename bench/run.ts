@@ -12,6 +12,7 @@ import { parseArgs, USAGE, type Sizes, type SuiteName } from './options';
 import { recordCost } from './record';
 import { runtimeCost } from './runtime';
 import { scrapeTime } from './scrape';
+import { startup } from './startup';
 import { renderTable, type Table } from './table';
 
 type Suite = (sizes: Sizes, progress: (line: string) => void) => Promise<Table>;
@@ -23,6 +24,7 @@ const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   scrape: [scrapeTime, eventLoop],
   memory: [memory, memoryRoutes],
   runtime: [runtimeCost],
+  startup: [startup],
 };
 
 /** Progress goes to stderr, so that stdout holds the tables alone. */

@@ -1,34 +1,46 @@
 // The package as users get it: `npm pack`'s tarball, installed with npm into fresh consumer
-// projects (Koa 2 with the legacy koa-router, Koa 3 with @koa/router, a host with its own
-// OpenTelemetry SDK, a strict TypeScript project), each started or compiled as its users would.
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// projects (Koa 2 with the legacy koa-router, Koa 3 with @koa/router, Egg 3 and Egg 4, a host with
+// its own OpenTelemetry SDK, on this Node and on Node 24 with the 3.x line, strict TypeScript
+// projects), each started or compiled as its users would.
+import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { expect } from './helpers/chai';
-import { Children, makeTempDir, REPO, removeTempDir } from './helpers/child';
+import { Children, fixture, makeTempDir, REPO, removeTempDir } from './helpers/child';
 import { sample } from './helpers/exposition';
 
 const run = promisify(execFile);
-const TOKEN = 'consumer-token';
+const TOKEN = 'consumer-token-7f3a9c2e41';
 
-/** The test's environment without npm's own variables (an npm script's) or the package's. */
-function npmEnv(): NodeJS.ProcessEnv {
+/** The directory of the node that runs these tests. */
+const THIS_NODE = path.dirname(process.execPath);
+
+/**
+ * The test's environment without npm's own variables (an npm script's) or the package's, with
+ * the node of `bin` first on PATH.
+ */
+function npmEnv(bin: string = THIS_NODE): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(npm_|SCANOPY_|OTEL_)/i.test(name)) env[name] = value;
   }
-  // npm runs under the node that runs these tests, so it resolves dependencies by its engines.
-  env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${env.PATH ?? ''}`;
+  // npm runs under the node first on PATH, so it resolves dependencies by that node's engines.
+  env.PATH = `${bin}${path.delimiter}${env.PATH ?? ''}`;
   return env;
 }
 
 async function npm(cwd: string, ...args: string[]): Promise<string> {
+  return npmWith(THIS_NODE, cwd, ...args);
+}
+
+/** npm run by the node of `bin` (its directory). */
+async function npmWith(bin: string, cwd: string, ...args: string[]): Promise<string> {
   try {
     const { stdout } = await run('npm', args, {
       cwd,
-      env: npmEnv(),
+      env: npmEnv(bin),
       maxBuffer: 64 * 1024 * 1024,
     });
     return stdout;
@@ -44,13 +56,23 @@ async function consumer(
   tarball: string,
   deps: string[],
   files: Record<string, string>,
+  bin: string = THIS_NODE,
 ): Promise<void> {
   writeFileSync(
     path.join(dir, 'package.json'),
     JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
   );
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-  await npm(dir, 'install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...deps);
+  await npmWith(
+    bin,
+    dir,
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    tarball,
+    ...deps,
+  );
 }
 
 /** Every installed copy of `name` (its directories), however deep. */
@@ -133,6 +155,72 @@ function expectRouteLabels(text: string): void {
       entity_type: 'anonymous',
     }),
   ).to.equal(1);
+}
+
+/** An OTel host: its own NodeSDK started first, then Koa; says which api file each party loads. */
+const OTEL_HOST_SERVER = `'use strict';
+const path = require('node:path');
+const { NodeSDK } = require('@opentelemetry/sdk-node');
+
+// Spans kept nowhere: the SDK runs, and nothing is sent anywhere.
+const spans = { export: (batch, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+new NodeSDK({ instrumentations: [], traceExporter: spans }).start();
+const { trace } = require('@opentelemetry/api');
+const Koa = require('koa');
+const { Router } = require('@koa/router');
+
+const apiFrom = (file) => require.resolve('@opentelemetry/api', { paths: [path.dirname(file)] });
+const router = new Router({ prefix: '/api' });
+router.get('/items/:id', (ctx) => {
+  ctx.body = { id: ctx.params.id };
+});
+router.get('/api-files', (ctx) => {
+  ctx.body = {
+    recording: trace.getTracer('host').startSpan('probe').isRecording(),
+    host: require.resolve('@opentelemetry/api'),
+    sdk: apiFrom(require.resolve('@opentelemetry/sdk-node')),
+    sdkMetrics: apiFrom(require.resolve('@opentelemetry/sdk-metrics', { paths: [path.dirname(require.resolve('@opentelemetry/sdk-node'))] })),
+    package: apiFrom(require.resolve('scanopy-metrics')),
+  };
+});
+const app = new Koa();
+app.use(router.routes()).use(router.allowedMethods());
+const server = app.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));
+`;
+
+/** The directory of a node binary of `major`, from the project's own script (cached). */
+function nodeOfMajor(major: number): string {
+  const out = execFileSync('bash', [path.join(REPO, 'scripts', 'ensure-node.sh'), String(major)], {
+    encoding: 'utf8',
+    env: npmEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out.trim().split('\n').pop()!;
+}
+
+/** The Egg fixture app's traffic: /post/new twice, /post/7, one 404, then the scrape's text. */
+async function eggTrafficAndScrape(url: string): Promise<string> {
+  for (const [page, body] of [
+    ['/post/new', 'new post form'],
+    ['/post/new', 'new post form'],
+    ['/post/7', 'post 7'],
+  ]) {
+    const res = await fetch(`${url}${page}`);
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.equal(body);
+  }
+  expect((await fetch(`${url}/no/such/page`)).status).to.equal(404);
+  const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(res.status).to.equal(200);
+  return res.text();
+}
+
+function expectEggLabels(text: string): void {
+  const at = (path: string, status: string): number | undefined =>
+    sample(text, 'http_requests_total', { method: 'GET', path, status, entity_type: 'anonymous' });
+  expect(at('/post/new', '200')).to.equal(2);
+  expect(at('/post/:id', '200')).to.equal(1);
+  expect(at('unmatched', '404')).to.equal(1);
 }
 
 describe('the packed package in fresh consumer projects', function () {
@@ -279,6 +367,92 @@ describe('the packed package in fresh consumer projects', function () {
       sdkMetrics.join(),
     ).to.equal(true);
     await npm(dir, 'ls', '@opentelemetry/api', '--all');
+  });
+
+  it('on Node 24, a host with the 3.x line of @opentelemetry/sdk-node has exactly one @opentelemetry/api', async () => {
+    const node24 = nodeOfMajor(24);
+    const dir = tempDir();
+    await consumer(
+      dir,
+      tarball,
+      ['@opentelemetry/sdk-node@0.301.0', 'koa@3.3.0', '@koa/router@15.7.0'],
+      { 'host.js': OTEL_HOST_SERVER },
+      node24,
+    );
+    const api = copiesOf(dir, '@opentelemetry/api').map(version);
+    expect(api, api.join()).to.have.length(1);
+    expect(api[0]).to.match(/^1\.10\./);
+    for (const name of ['@opentelemetry/sdk-metrics', '@opentelemetry/core']) {
+      const versions = copiesOf(dir, name).map(version);
+      expect(
+        versions.length > 0 && versions.every((v) => v.startsWith('3.')),
+        `${name}: ${versions.join()}`,
+      ).to.equal(true);
+    }
+    await npmWith(node24, dir, 'ls', '@opentelemetry/api', '--all');
+    // At run time too: the host, its SDK and the package load the same file.
+    const service = await children.start({
+      fixture: path.join(dir, 'host.js'),
+      execPath: path.join(node24, 'node'),
+      nodeArgs: ['--require', 'scanopy-metrics/register'],
+      cwd: dir,
+      env: {
+        SCANOPY_METRICS_TOKEN: TOKEN,
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+    });
+    const { recording, ...files } = (await (
+      await fetch(`${service.url}/api/api-files`)
+    ).json()) as Record<string, unknown>;
+    // The host's SDK is the global one (its spans record), and all load one api file.
+    expect(recording).to.equal(true);
+    expect(Object.keys(files)).to.have.length(4);
+    expect(new Set(Object.values(files)).size, JSON.stringify(files)).to.equal(1);
+    expectRouteLabels(await trafficAndScrape(service.url));
+    expect(service.stderr()).to.equal('');
+  });
+
+  it("Egg 3 (koa 2), --require: one koa, the Egg router's patterns", async () => {
+    const dir = tempDir();
+    cpSync(fixture('egg-app'), dir, { recursive: true });
+    await consumer(dir, tarball, ['egg@3.34.0'], {});
+    const koa = copiesOf(dir, 'koa').map(version);
+    expect(koa, koa.join()).to.have.length(1);
+    expect(koa[0]).to.match(/^2\./);
+    const run = tempDir();
+    const service = await children.start({
+      fixture: path.join(dir, 'start.cjs'),
+      nodeArgs: ['--require', 'scanopy-metrics/register'],
+      cwd: dir,
+      env: { SCANOPY_METRICS_TOKEN: TOKEN, FIXTURE_EGG: 'egg', FIXTURE_EGG_RUN: run, HOME: run },
+    });
+    expectEggLabels(await eggTrafficAndScrape(service.url));
+    expect(service.stderr()).to.equal('');
+  });
+
+  it("Egg 4 (@eggjs/koa), --require and --import: no koa of its own, the Egg router's patterns", async () => {
+    const dir = tempDir();
+    cpSync(fixture('egg-app'), dir, { recursive: true });
+    await consumer(dir, tarball, ['egg@4.0.10'], {});
+    expect(copiesOf(dir, '@eggjs/koa')).to.have.length(1);
+    // koa is an optional peer: the package brings no copy of its own.
+    expect(copiesOf(path.join(dir, 'node_modules', 'scanopy-metrics'), 'koa')).to.deep.equal([]);
+    for (const [start, preload] of [
+      ['start.cjs', '--require'],
+      ['start.mjs', '--import'],
+    ]) {
+      const run = tempDir();
+      const service = await children.start({
+        fixture: path.join(dir, start),
+        nodeArgs: [preload, 'scanopy-metrics/register'],
+        cwd: dir,
+        env: { SCANOPY_METRICS_TOKEN: TOKEN, FIXTURE_EGG: 'egg', FIXTURE_EGG_RUN: run, HOME: run },
+      });
+      expectEggLabels(await eggTrafficAndScrape(service.url));
+      expect(service.stderr(), start).to.equal('');
+      await service.stop();
+    }
   });
 
   it('a strict TypeScript consumer type-checks without @types/koa or @types/node', async () => {

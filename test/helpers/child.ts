@@ -67,6 +67,8 @@ export interface StartOptions {
   argv0?: string;
   /** How many `port <n>` lines to wait for (one per app the fixture serves). Default 1. */
   ports?: number;
+  /** The node binary; default the one running the tests. */
+  execPath?: string;
 }
 
 export interface Exit {
@@ -110,12 +112,16 @@ export class Children {
   async start(options: StartOptions): Promise<ChildService> {
     const wanted = options.ports ?? 1;
     const cwd = options.cwd ?? this.tempDir();
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.fixture], {
-      cwd,
-      argv0: options.argv0 ?? 'node',
-      env: childEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      options.execPath ?? process.execPath,
+      [...(options.nodeArgs ?? []), options.fixture],
+      {
+        cwd,
+        argv0: options.argv0 ?? 'node',
+        env: childEnv(options.env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     // A failure to spawn also rejects the start below; this keeps a late one from throwing.
     child.on('error', () => undefined);
     let stderr = '';

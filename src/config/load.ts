@@ -9,7 +9,6 @@ import { readRegularFileSync } from '../files/regular-file';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { DEFAULT_MAX_NEW_ENTITIES, DEFAULT_MAX_NEW_OPERATIONS } from '../labels/event-labels';
 import { readEnv } from './env';
-import { readConfigFile } from './file';
 import { redact } from './redact';
 import type { PartialSettings, Settings } from './types';
 
@@ -73,6 +72,9 @@ export function loadSettings(
   const file = named ? resolve(cwd, named) : resolve(cwd, DEFAULT_CONFIG_FILE);
   const secrets: string[] = [];
   if (named || existsSync(file)) {
+    // The YAML parser is loaded only for a file: most services configure by environment alone.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readConfigFile } = require('./file') as typeof import('./file');
     const read = readConfigFile(file, env, named ? 'OTEL_CONFIG_FILE' : undefined);
     problems.push(...read.problems);
     fromFile = read.settings;

@@ -1,32 +1,35 @@
-// One process's metrics pipeline: its own MeterProvider, a pull reader, the producer of the
-// package's series, and the scrape that turns a collection into exposition bytes.
-import {
-  MeterProvider,
-  MetricReader,
-  type InstrumentType,
-  type ResourceMetrics,
-  type ViewOptions,
-} from '@opentelemetry/sdk-metrics';
-import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+// One process's metrics pipeline: the package's instruments from the start, and the SDK side (its
+// own MeterProvider, a pull reader, the producer of the package's series) and the serializer
+// loaded on first use, so that start-up loads neither; the scrape turns a collection into bytes.
+import type { HrTime } from '@opentelemetry/api';
 import { diag } from '@opentelemetry/api';
+import type { MeterProvider, MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Resource } from '@opentelemetry/resources';
 import { Instruments, type InstrumentsOptions } from './instruments';
-import { ScopeProducer } from './producer';
-import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import type { Sdk, SdkOptions } from './sdk';
 import { formatKey, PROMETHEUS_TEXT, type ExpositionFormat } from '../exposition/format';
-import { PrometheusTextSerializer } from '../exposition/serializer';
-import { PACKAGE_NAME, VERSION } from '../version';
+import type { PrometheusTextSerializer } from '../exposition/serializer';
 
-export interface PipelineOptions extends InstrumentsOptions {
-  /** Resource attributes, shown on `target_info` (`service.name`, ...). */
-  resourceAttributes?: Record<string, string>;
+/* eslint-disable @typescript-eslint/no-require-imports -- the lazy loads described above */
+const load = {
+  sdk: () => require('./sdk') as typeof import('./sdk'),
+  serializer: () =>
+    require('../exposition/serializer') as typeof import('../exposition/serializer'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Now as OTel's HrTime (seconds, nanoseconds since the epoch), without loading @opentelemetry/core. */
+function hrNow(): HrTime {
+  const ms = performance.timeOrigin + performance.now();
+  const seconds = Math.trunc(ms / 1000);
+  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
+}
+
+export interface PipelineOptions extends InstrumentsOptions, SdkOptions {
   /** Leave out the `otel_scope_*` labels on every series. Default true. */
   withoutScopeInfo?: boolean;
   /** Leave out the `target_info` metric. Default false. */
   withoutTargetInfo?: boolean;
-  /** Views for instruments recorded through the SDK (instrumentation-http). */
-  sdkViews?: ViewOptions[];
-  /** Cardinality limits of SDK instruments by type, over `cardinalityLimit`. */
-  cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
 }
 
 /**
@@ -52,57 +55,54 @@ interface Round {
   buffer: Buffer | undefined;
 }
 
-/** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
-class PullMetricReader extends MetricReader {
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 /**
  * The package's own OTel pipeline: a MeterProvider that is never made global (the host service may
- * run its own SDK), one pull reader, and the three metrics fed to the reader as a MetricProducer.
+ * run its own SDK), one pull reader, and the package's metrics fed to the reader as a
+ * MetricProducer. The instruments record from the start; the SDK is built when first needed.
  */
 export class MetricsPipeline {
   readonly instruments: Instruments;
-  readonly reader: MetricReader;
-  readonly meterProvider: MeterProvider;
-  readonly resource: Resource;
-  private readonly serializer: PrometheusTextSerializer;
-  private readonly producer: ScopeProducer;
+  private readonly options: PipelineOptions;
+  /** When the metrics started counting: the start time of every cumulative series. */
+  private readonly startTime = hrNow();
+  private built: Sdk | undefined;
+  private textSerializer: PrometheusTextSerializer | undefined;
   /** The scrape in progress of each format, which callers arriving meanwhile share. */
   private readonly rounds = new Map<string, Round>();
   /** The largest buffer of a finished scrape that nobody reads any more. */
   private spare: Buffer | undefined;
 
   constructor(options: PipelineOptions = {}) {
+    this.options = options;
     this.instruments = new Instruments(options);
-    this.resource = defaultResource().merge(
-      resourceFromAttributes(options.resourceAttributes ?? {}),
-    );
-    this.producer = new ScopeProducer(
-      { name: PACKAGE_NAME, version: VERSION },
-      () => this.instruments.all,
-    );
-    this.reader = new PullMetricReader({
-      metricProducers: [this.producer],
-      cardinalitySelector: (type) =>
-        options.cardinalityLimitsByType?.[type] ??
-        options.cardinalityLimit ??
-        DEFAULT_CARDINALITY_LIMIT,
-    });
-    this.meterProvider = new MeterProvider({
-      resource: this.resource,
-      readers: [this.reader],
-      views: options.sdkViews,
-    });
-    this.serializer = new PrometheusTextSerializer({
-      withoutTargetInfo: options.withoutTargetInfo ?? false,
-      withoutScopeInfo: options.withoutScopeInfo ?? true,
-    });
+  }
+
+  private get sdk(): Sdk {
+    return (this.built ??= load
+      .sdk()
+      .buildSdk(this.options, this.startTime, () => this.instruments.all));
+  }
+
+  /** The pull reader; `reader.collect()` returns every metric as OTel data. */
+  get reader(): MetricReader {
+    return this.sdk.reader;
+  }
+
+  /** The pipeline's MeterProvider: instruments created from it are served by the route too. */
+  get meterProvider(): MeterProvider {
+    return this.sdk.meterProvider;
+  }
+
+  /** The resource shown on `target_info`. */
+  get resource(): Resource {
+    return this.sdk.resource;
+  }
+
+  private get serializer(): PrometheusTextSerializer {
+    return (this.textSerializer ??= new (load.serializer().PrometheusTextSerializer)({
+      withoutTargetInfo: this.options.withoutTargetInfo ?? false,
+      withoutScopeInfo: this.options.withoutScopeInfo ?? true,
+    }));
   }
 
   async collect(): Promise<ResourceMetrics> {
@@ -167,20 +167,22 @@ export class MetricsPipeline {
     this.instruments.refreshTracing();
     // The SDK's own instruments come through the reader; the package's metrics are written
     // straight from their series (see ScopeProducer.without).
-    const collection = this.producer.without(() => this.reader.collect());
+    const { producer, reader } = this.sdk;
+    const collection = producer.without(() => reader.collect());
     const { resourceMetrics, errors } = await collection;
     for (const error of errors) diag.error('scanopy-metrics: collection error', error);
     const spare = this.spare;
     this.spare = undefined;
     const own = {
-      scope: this.producer.scope,
-      metrics: this.producer.metrics(),
-      startTime: this.producer.startTime,
+      scope: producer.scope,
+      metrics: producer.metrics(),
+      startTime: producer.startTime,
     };
     return this.serializer.serialize(resourceMetrics, own, spare, format);
   }
 
   shutdown(): Promise<void> {
-    return this.meterProvider.shutdown();
+    // Never built: there is nothing to shut down.
+    return this.built?.meterProvider.shutdown() ?? Promise.resolve();
   }
 }

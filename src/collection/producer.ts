@@ -14,13 +14,16 @@ import type { Histogram } from '../series/histogram';
  * instrumentation-http) and stamps the provider's resource on the result.
  */
 export class ScopeProducer implements MetricProducer {
-  /** When the package's cumulative values started (their OTel start time, OpenMetrics' `_created`). */
-  readonly startTime: HrTime = hrTime();
   private excluded = false;
 
   constructor(
     readonly scope: InstrumentationScope,
     readonly metrics: () => readonly (Counter | Gauge | Histogram)[],
+    /**
+     * When the package's cumulative values started (their OTel start time, OpenMetrics'
+     * `_created`): the pipeline's creation, which may precede the producer's.
+     */
+    readonly startTime: HrTime = hrTime(),
   ) {}
 
   /**

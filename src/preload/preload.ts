@@ -121,7 +121,9 @@ export function startPreload(
   });
 
   const { ScanopyMetrics } = load.metrics();
-  const { instrumentType, toViewOptions } = load.sdkViews();
+  // The SDK's views are loaded (and the SDK with them) only when the file configures some.
+  const byType = Object.entries(settings.cardinalityLimitsByType);
+  const sdkViews = byType.length > 0 || settings.sdkViews.length > 0 ? load.sdkViews() : undefined;
   const metrics = new ScanopyMetrics({
     token: tokens,
     path: settings.path,
@@ -134,13 +136,13 @@ export function startPreload(
     withoutTargetInfo: settings.withoutTargetInfo,
     cardinalityLimit: settings.cardinalityLimit,
     cardinalityLimitsByType: Object.fromEntries(
-      Object.entries(settings.cardinalityLimitsByType).flatMap(([name, limit]) => {
-        const type = instrumentType(name);
+      byType.flatMap(([name, limit]) => {
+        const type = sdkViews?.instrumentType(name);
         return type && limit !== undefined ? [[type, limit]] : [];
       }),
     ),
     views: settings.views,
-    sdkViews: settings.sdkViews.map(toViewOptions),
+    sdkViews: sdkViews ? settings.sdkViews.map(sdkViews.toViewOptions) : [],
     events: {
       ...settings.events,
       maxNewEntities: settings.maxNewEntities,

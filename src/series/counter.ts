@@ -1,12 +1,8 @@
 // A counter: monotonic sums, one per label set.
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ValueType } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type MetricDescriptor,
-  type SumMetricData,
-} from '@opentelemetry/sdk-metrics';
+import type { MetricDescriptor, SumMetricData } from '@opentelemetry/sdk-metrics';
+import { CUMULATIVE, SUM_POINTS } from './data-kinds';
 import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series, type SeriesOptions } from './series-map';
 
@@ -65,7 +61,7 @@ export class Counter {
   header(): MetricHeader {
     return {
       descriptor: descriptorOf(this.definition),
-      dataPointType: DataPointType.SUM,
+      dataPointType: SUM_POINTS,
       isMonotonic: true,
     };
   }
@@ -82,8 +78,8 @@ export class Counter {
     }
     return {
       descriptor: descriptorOf(this.definition),
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
+      aggregationTemporality: CUMULATIVE,
+      dataPointType: SUM_POINTS,
       isMonotonic: true,
       dataPoints,
     };

@@ -1,11 +1,8 @@
 // A gauge that goes up and down (requests in flight): one value per label set.
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type SumMetricData,
-} from '@opentelemetry/sdk-metrics';
+import type { SumMetricData } from '@opentelemetry/sdk-metrics';
 import { descriptorOf, type MetricDefinition } from './counter';
+import { CUMULATIVE, SUM_POINTS } from './data-kinds';
 import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series } from './series-map';
 
@@ -52,7 +49,7 @@ export class Gauge {
   header(): MetricHeader {
     return {
       descriptor: descriptorOf(this.definition),
-      dataPointType: DataPointType.SUM,
+      dataPointType: SUM_POINTS,
       isMonotonic: false,
     };
   }
@@ -69,8 +66,8 @@ export class Gauge {
     }
     return {
       descriptor: descriptorOf(this.definition),
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.SUM,
+      aggregationTemporality: CUMULATIVE,
+      dataPointType: SUM_POINTS,
       isMonotonic: false,
       dataPoints,
     };

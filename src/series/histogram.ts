@@ -1,10 +1,7 @@
 // A histogram: bucket counts, sum and count, one set per label set.
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  DataPointType,
-  type HistogramMetricData,
-} from '@opentelemetry/sdk-metrics';
+import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import { CUMULATIVE, HISTOGRAM_POINTS } from './data-kinds';
 import { descriptorOf, type MetricDefinition } from './counter';
 import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series } from './series-map';
@@ -95,7 +92,7 @@ export class Histogram {
 
   /** What the exposition's header needs: name, description, unit, type. */
   header(): MetricHeader {
-    return { descriptor: descriptorOf(this.definition), dataPointType: DataPointType.HISTOGRAM };
+    return { descriptor: descriptorOf(this.definition), dataPointType: HISTOGRAM_POINTS };
   }
 
   /** The live series, for the serializer: read each one at once, values move on. */
@@ -122,8 +119,8 @@ export class Histogram {
     }
     return {
       descriptor: descriptorOf(this.definition),
-      aggregationTemporality: AggregationTemporality.CUMULATIVE,
-      dataPointType: DataPointType.HISTOGRAM,
+      aggregationTemporality: CUMULATIVE,
+      dataPointType: HISTOGRAM_POINTS,
       dataPoints,
     };
   }

@@ -1,0 +1,69 @@
+// The OpenTelemetry SDK side of the pipeline: resource, pull reader, MeterProvider and the producer
+// of the package's series. Built on first use (the first scrape, or a caller asking for the
+// provider), so that a start-up loads no SDK: recording needs only the package's own series.
+import type { HrTime } from '@opentelemetry/api';
+import {
+  MeterProvider,
+  MetricReader,
+  type InstrumentType,
+  type ViewOptions,
+} from '@opentelemetry/sdk-metrics';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { ScopeProducer } from './producer';
+import type { Counter } from '../series/counter';
+import type { Gauge } from '../series/gauge';
+import type { Histogram } from '../series/histogram';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import { PACKAGE_NAME, VERSION } from '../version';
+
+export interface SdkOptions {
+  /** Resource attributes, shown on `target_info` (`service.name`, ...). */
+  resourceAttributes?: Record<string, string>;
+  /** Views for instruments recorded through the SDK (instrumentation-http). */
+  sdkViews?: ViewOptions[];
+  /** Cardinality limits of SDK instruments by type, over `cardinalityLimit`. */
+  cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
+  /** Most series per metric. */
+  cardinalityLimit?: number;
+}
+
+export interface Sdk {
+  resource: Resource;
+  producer: ScopeProducer;
+  reader: MetricReader;
+  meterProvider: MeterProvider;
+}
+
+/** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
+class PullMetricReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A MeterProvider that is never made global (the host service may run its own SDK), one pull
+ * reader, and the package's metrics fed to the reader as a MetricProducer since `startTime`.
+ */
+export function buildSdk(
+  options: SdkOptions,
+  startTime: HrTime,
+  metrics: () => readonly (Counter | Gauge | Histogram)[],
+): Sdk {
+  const resource = defaultResource().merge(
+    resourceFromAttributes(options.resourceAttributes ?? {}),
+  );
+  const producer = new ScopeProducer({ name: PACKAGE_NAME, version: VERSION }, metrics, startTime);
+  const reader = new PullMetricReader({
+    metricProducers: [producer],
+    cardinalitySelector: (type) =>
+      options.cardinalityLimitsByType?.[type] ??
+      options.cardinalityLimit ??
+      DEFAULT_CARDINALITY_LIMIT,
+  });
+  const meterProvider = new MeterProvider({ resource, readers: [reader], views: options.sdkViews });
+  return { resource, producer, reader, meterProvider };
+}

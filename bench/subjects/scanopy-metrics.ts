@@ -21,7 +21,8 @@ export const createSubject: SubjectFactory = (options): Subject => {
     scrapeCompressed: async () => {
       const exposition = await metrics.pipeline.scrape(OPENMETRICS_TEXT);
       try {
-        const gzipped = await compress(exposition.bytes, 'gzip');
+        // A Buffer at run time; the public type names only what callers read of it.
+        const gzipped = await compress(exposition.bytes as Buffer, 'gzip');
         return { bytes: gzipped.length, uncompressed: exposition.bytes.length };
       } finally {
         exposition.release();

@@ -47,6 +47,12 @@ export interface Exposition {
   release: () => void;
 }
 
+/**
+ * Produces the exposition in a format: text, or bytes to release once sent (the metrics route's
+ * `scrape`; declared here, where no Koa type is, so that the public types need no @types/koa).
+ */
+export type Scrape = (format: ExpositionFormat) => Promise<string | Exposition>;
+
 interface Round {
   bytes: Promise<Buffer>;
   /** Callers that have not released the bytes yet. */

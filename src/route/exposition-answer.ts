@@ -2,13 +2,9 @@
 // compressed off the main thread where the scraper accepts it, before any header is sent.
 import type { Context } from 'koa';
 import { diag } from '@opentelemetry/api';
-import type { Exposition } from '../collection/pipeline';
+import type { Scrape } from '../collection/pipeline';
 import { compress, MIN_COMPRESSED_SIZE, OFFERED_CODINGS } from '../exposition/compress';
-import type { ExpositionFormat } from '../exposition/format';
 import { negotiateEncoding, negotiateFormat } from '../exposition/negotiate';
-
-/** Produces the exposition in a format: text, or bytes to release once sent. */
-export type Scrape = (format: ExpositionFormat) => Promise<string | Exposition>;
 
 const NOTHING_TO_RELEASE = (): void => undefined;
 
@@ -35,7 +31,8 @@ export async function answerExposition(ctx: Context, scrape: Scrape): Promise<bo
     if (typeof exposition === 'string') {
       bytes = Buffer.from(exposition, 'utf8');
     } else {
-      bytes = exposition.bytes;
+      // A Buffer: the public type only names what callers read of it (no @types/node needed).
+      bytes = exposition.bytes as Buffer;
       release = exposition.release;
     }
   } catch (error) {

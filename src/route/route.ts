@@ -4,7 +4,8 @@ import { diag } from '@opentelemetry/api';
 import { authorizationHeaders, bearerCredential, type TokenSet } from '../auth/bearer';
 import type { FailureLimiter } from '../auth/rate-limit';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from '../exposition/format';
-import { answerExposition, type Scrape } from './exposition-answer';
+import type { Scrape } from '../collection/pipeline';
+import { answerExposition } from './exposition-answer';
 import type { ScrapeSlots } from './scrape-slots';
 import type { KoaMiddleware } from '../types';
 

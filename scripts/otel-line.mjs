@@ -18,6 +18,8 @@ const LINES = {
     '@opentelemetry/context-async-hooks': '2.12.0',
     '@opentelemetry/instrumentation-runtime-node': '0.36.1',
     '@opentelemetry/instrumentation-host-metrics': '0.6.0',
+    '@opentelemetry/exporter-metrics-otlp-http': '0.223.0',
+    '@opentelemetry/exporter-metrics-otlp-proto': '0.223.0',
   },
   3: {
     '@opentelemetry/api': '1.10.0',
@@ -31,6 +33,8 @@ const LINES = {
     '@opentelemetry/context-async-hooks': '3.1.1',
     '@opentelemetry/instrumentation-runtime-node': '0.37.0',
     '@opentelemetry/instrumentation-host-metrics': '0.7.0',
+    '@opentelemetry/exporter-metrics-otlp-http': '0.301.0',
+    '@opentelemetry/exporter-metrics-otlp-proto': '0.301.0',
   },
 };
 

@@ -35,6 +35,8 @@ export interface ScanopyMetricsOptions extends PipelineOptions {
    * goes (`warn`, default a line on stderr).
    */
   events?: EventVocabularyOptions;
+  /** Whether `firstMiddleware()` answers the route on the service's port. Default true. */
+  routeOnServicePort?: boolean;
 }
 
 /** A whole number from 0 up, as a number option must be; throws naming the option. */
@@ -63,6 +65,7 @@ export class ScanopyMetrics {
   private tokens: TokenSet;
   private readonly limiter: FailureLimiter;
   private readonly slots: ScrapeSlots;
+  private readonly routeOnServicePort: boolean;
 
   constructor(options: ScanopyMetricsOptions = {}) {
     this.pipeline = new MetricsPipeline(options);
@@ -83,6 +86,7 @@ export class ScanopyMetrics {
       ),
       wholeNumber('scrapeTimeoutMs', options.scrapeTimeoutMs, DEFAULT_SCRAPE_TIMEOUT_MS),
     );
+    this.routeOnServicePort = options.routeOnServicePort ?? true;
   }
 
   /** Koa middleware recording the HTTP metrics; put it first. */
@@ -141,6 +145,8 @@ export class ScanopyMetrics {
    */
   firstMiddleware(): KoaMiddleware {
     const record = this.middleware();
+    // The route elsewhere (its own port) or not at all: the path is the service's like any other.
+    if (!this.routeOnServicePort) return record;
     const route = this.route();
     return (ctx, next) => record(ctx, () => route(ctx, next));
   }

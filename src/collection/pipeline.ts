@@ -9,6 +9,10 @@ import { Instruments, type InstrumentsOptions } from './instruments';
 import type { Sdk, SdkOptions } from './sdk';
 import { formatKey, PROMETHEUS_TEXT, type ExpositionFormat } from '../exposition/format';
 import type { PrometheusTextSerializer } from '../exposition/serializer';
+import type { ScopeProducer } from './producer';
+
+/** The package's own metrics, as the producer lists them. */
+type OwnMetric = ReturnType<ScopeProducer['metrics']>[number];
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the lazy loads described above */
 const load = {
@@ -78,9 +82,32 @@ export class MetricsPipeline {
   /** The largest buffer of a finished scrape that nobody reads any more. */
   private spare: Buffer | undefined;
 
+  /** Where a scrape takes the package's own metrics from, if not from this process. */
+  private ownSource: (() => Promise<readonly OwnMetric[]>) | undefined;
+
   constructor(options: PipelineOptions = {}) {
     this.options = options;
     this.instruments = new Instruments(options);
+    // Push readers export on a timer: their SDK is built now, not at a first scrape.
+    if ((options.push?.length ?? 0) > 0) void this.sdk;
+  }
+
+  /** The package's own metrics of this process. */
+  localMetrics(): readonly OwnMetric[] {
+    return this.instruments.all;
+  }
+
+  /**
+   * Makes the scrape serve the package's metrics from `source` (the cluster's total, for a
+   * cluster worker) instead of this process's; undefined goes back to this process's.
+   */
+  setOwnMetricsSource(source: (() => Promise<readonly OwnMetric[]>) | undefined): void {
+    this.ownSource = source;
+  }
+
+  /** Collects and exports once through every push reader (the final export at shutdown). */
+  async flushPush(): Promise<void> {
+    await Promise.all((this.built?.pushReaders ?? []).map((reader) => reader.forceFlush()));
   }
 
   private get sdk(): Sdk {
@@ -179,11 +206,8 @@ export class MetricsPipeline {
     for (const error of errors) diag.error('scanopy-metrics: collection error', error);
     const spare = this.spare;
     this.spare = undefined;
-    const own = {
-      scope: producer.scope,
-      metrics: producer.metrics(),
-      startTime: producer.startTime,
-    };
+    const metrics = this.ownSource ? await this.ownSource() : producer.metrics();
+    const own = { scope: producer.scope, metrics, startTime: producer.startTime };
     return this.serializer.serialize(resourceMetrics, own, spare, format);
   }
 

@@ -15,6 +15,8 @@ import type { Gauge } from '../series/gauge';
 import type { Histogram } from '../series/histogram';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { PACKAGE_NAME, VERSION } from '../version';
+import { createPushReaders } from '../export/readers';
+import type { PushReaderSettings } from '../export/settings';
 
 export interface SdkOptions {
   /** Resource attributes, shown on `target_info` (`service.name`, ...). */
@@ -25,6 +27,8 @@ export interface SdkOptions {
   cardinalityLimitsByType?: Partial<Record<InstrumentType, number>>;
   /** Most series per metric. */
   cardinalityLimit?: number;
+  /** Periodic push readers (OTLP, console), besides the route's pull reader. */
+  push?: readonly PushReaderSettings[];
 }
 
 export interface Sdk {
@@ -32,7 +36,20 @@ export interface Sdk {
   producer: ScopeProducer;
   reader: MetricReader;
   meterProvider: MeterProvider;
+  /** The push readers (OTEL_METRICS_EXPORTER=otlp, console), if any. */
+  pushReaders: readonly MetricReader[];
 }
+
+/** The reader option's names of the instrument types. */
+const LIMIT_NAMES: Record<InstrumentType, string> = {
+  COUNTER: 'counter',
+  GAUGE: 'gauge',
+  HISTOGRAM: 'histogram',
+  UP_DOWN_COUNTER: 'upDownCounter',
+  OBSERVABLE_COUNTER: 'observableCounter',
+  OBSERVABLE_GAUGE: 'observableGauge',
+  OBSERVABLE_UP_DOWN_COUNTER: 'observableUpDownCounter',
+} as Record<InstrumentType, string>;
 
 /** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
 class PullMetricReader extends MetricReader {
@@ -64,6 +81,23 @@ export function buildSdk(
       options.cardinalityLimit ??
       DEFAULT_CARDINALITY_LIMIT,
   });
-  const meterProvider = new MeterProvider({ resource, readers: [reader], views: options.sdkViews });
-  return { resource, producer, reader, meterProvider };
+  const scope = { name: PACKAGE_NAME, version: VERSION };
+  const pushReaders = createPushReaders(options.push ?? [], {
+    producer: () => new ScopeProducer(scope, metrics, startTime),
+    cardinalityLimits: {
+      default: options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT,
+      ...Object.fromEntries(
+        Object.entries(options.cardinalityLimitsByType ?? {}).map(([type, limit]) => [
+          LIMIT_NAMES[type as InstrumentType],
+          limit,
+        ]),
+      ),
+    },
+  });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers: [reader, ...pushReaders],
+    views: options.sdkViews,
+  });
+  return { resource, producer, reader, meterProvider, pushReaders };
 }

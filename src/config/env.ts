@@ -1,5 +1,6 @@
 // The settings the environment variables give (SCANOPY_*, OTEL_*), each checked with its name.
 import { parseTokens } from '../auth/token-text';
+import { readExportEnv, parseMillis, type ExportEnv } from './exporters';
 import type { LogLevel, PartialSettings } from './types';
 import {
   LOG_LEVELS,
@@ -8,8 +9,12 @@ import {
   parseIdentifier,
   parseKeyValueList,
   parsePath,
+  parsePort,
   type Parsed,
 } from './values';
+
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+export const DEFAULT_CLUSTER = { enabled: true, timeoutMs: 1000 } as const;
 
 /** The OTel instrumentations this package can enable (OTEL_NODE_ENABLED_INSTRUMENTATIONS). */
 export const SUPPORTED_INSTRUMENTATIONS = ['http', 'runtime-node'] as const;
@@ -21,6 +26,7 @@ export const SUPPORTED_INSTRUMENTATIONS = ['http', 'runtime-node'] as const;
 export function readEnv(env: Record<string, string | undefined>): {
   settings: PartialSettings;
   problems: string[];
+  exports: ExportEnv;
 } {
   const settings: PartialSettings = {};
   const problems: string[] = [];
@@ -111,5 +117,44 @@ export function readEnv(env: Record<string, string | undefined>): {
     },
     (v) => (settings.instrumentations = v),
   );
-  return { settings, problems };
+  readListenerEnv(read, settings, problems);
+  const exportEnv = readExportEnv(read, problems);
+  return { settings, problems, exports: exportEnv };
+}
+
+type Read = <T>(name: string, parse: (text: string) => Parsed<T>, use: (v: T) => void) => void;
+
+/** The separate metrics port and cluster aggregation. */
+function readListenerEnv(read: Read, settings: PartialSettings, problems: string[]): void {
+  let port: number | undefined;
+  let host: string | undefined;
+  let perInstance: boolean | undefined;
+  read('SCANOPY_METRICS_PORT', parsePort, (v) => (port = v));
+  read(
+    'SCANOPY_METRICS_HOST',
+    (t) => ({ value: t.trim() }),
+    (v) => (host = v),
+  );
+  read('SCANOPY_METRICS_PORT_PER_INSTANCE', parseBoolean, (v) => (perInstance = v));
+  if (port !== undefined) {
+    settings.listener = {
+      port,
+      host: host ?? DEFAULT_METRICS_HOST,
+      perInstance: perInstance ?? false,
+    };
+  } else if (host !== undefined || perInstance !== undefined) {
+    const name = host !== undefined ? 'SCANOPY_METRICS_HOST' : 'SCANOPY_METRICS_PORT_PER_INSTANCE';
+    problems.push(`${name}: expected SCANOPY_METRICS_PORT to be set too`);
+  }
+  read('SCANOPY_METRICS_ON_SERVICE_PORT', parseBoolean, (v) => (settings.onServicePort = v));
+  let enabled: boolean | undefined;
+  let timeoutMs: number | undefined;
+  read('SCANOPY_METRICS_CLUSTER', parseBoolean, (v) => (enabled = v));
+  read('SCANOPY_METRICS_CLUSTER_TIMEOUT', parseMillis, (v) => (timeoutMs = v));
+  if (enabled !== undefined || timeoutMs !== undefined) {
+    settings.cluster = {
+      enabled: enabled ?? DEFAULT_CLUSTER.enabled,
+      timeoutMs: timeoutMs ?? DEFAULT_CLUSTER.timeoutMs,
+    };
+  }
 }

@@ -66,16 +66,17 @@ export const FILE: Schema = obj(
             pull: obj(
               {
                 exporter: obj({
-                  'prometheus/development': obj(
-                    Object.fromEntries(
+                  'prometheus/development': obj({
+                    ...Object.fromEntries(
                       EXPORTER_KEYS.flatMap((key) => [key.current, ...key.former]).map((name) => [
                         name,
                         bool,
                       ]),
                     ),
-                    // The route is served on the service's own port, not on a port of its own.
-                    { ignored: ['host', 'port'] },
-                  ),
+                    // Given, the route is served on a port of its own (SCANOPY_METRICS_PORT).
+                    host: str(),
+                    port: num({ integer: true, min: 1 }),
+                  }),
                 }),
                 cardinality_limits: obj({
                   default: cardinality,
@@ -86,6 +87,29 @@ export const FILE: Schema = obj(
                   observable_counter: cardinality,
                   observable_gauge: cardinality,
                   observable_up_down_counter: cardinality,
+                }),
+              },
+              { required: ['exporter'] },
+            ),
+            periodic: obj(
+              {
+                interval: num({ integer: true, min: 1 }),
+                timeout: num({ integer: true, min: 1 }),
+                exporter: obj({
+                  otlp_http: obj(
+                    {
+                      endpoint: str(),
+                      headers: arr(obj({ name: str(), value: str() }, { required: ['name'] })),
+                      headers_list: str(),
+                      compression: str(['gzip', 'none']),
+                      timeout: num({ integer: true, min: 1 }),
+                      encoding: str(['protobuf', 'json']),
+                      temporality_preference: str(['cumulative', 'delta', 'low_memory']),
+                      default_histogram_aggregation: str(['explicit_bucket_histogram']),
+                    },
+                    { ignored: ['tls', 'insecure'] },
+                  ),
+                  console: empty,
                 }),
               },
               { required: ['exporter'] },

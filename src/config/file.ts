@@ -11,6 +11,14 @@ import { substitute } from './substitute';
 import type { LogLevel, PartialSettings } from './types';
 import { parseIdentifier, parseKeyValueList, parsePath } from './values';
 import { readViews, type RawView } from './views';
+import { parseEndpoint, parseHeaders, type ExportSettings } from './exporters';
+import {
+  DEFAULT_EXPORT_INTERVAL_MS,
+  DEFAULT_EXPORT_TIMEOUT_MS,
+  DEFAULT_OTLP,
+  type PushReaderSettings,
+  type TemporalityPreference,
+} from '../export/settings';
 
 /** What YAML makes of a substituted plain value, if that is a scalar; else the text itself. */
 function typedScalar(text: string): unknown {
@@ -107,11 +115,12 @@ interface RawFile {
     readers?: {
       pull?: {
         exporter: {
-          /** Booleans, under the names in exporter-keys.ts. */
-          'prometheus/development'?: Record<string, boolean | undefined>;
+          /** Booleans under the names in exporter-keys.ts, and the listener's host and port. */
+          'prometheus/development'?: Record<string, boolean | string | number | undefined>;
         };
         cardinality_limits?: Record<string, number>;
       };
+      periodic?: RawPeriodic;
     }[];
     views?: RawView[];
   };
@@ -137,6 +146,56 @@ interface RawFile {
   };
 }
 
+interface RawPeriodic {
+  interval?: number;
+  timeout?: number;
+  exporter: {
+    otlp_http?: {
+      endpoint?: string;
+      headers?: { name: string; value?: string }[];
+      headers_list?: string;
+      compression?: 'gzip' | 'none';
+      timeout?: number;
+      encoding?: 'protobuf' | 'json';
+      temporality_preference?: TemporalityPreference;
+    };
+    console?: null | Record<string, never>;
+  };
+}
+
+/** The file's `periodic` readers, each checked as strictly as the environment's variables. */
+function readPeriodic(raw: RawPeriodic, at: string, problems: string[]): PushReaderSettings[] {
+  const base = {
+    intervalMs: raw.interval ?? DEFAULT_EXPORT_INTERVAL_MS,
+    timeoutMs: raw.timeout ?? DEFAULT_EXPORT_TIMEOUT_MS,
+  };
+  const readers: PushReaderSettings[] = [];
+  const otlp = raw.exporter.otlp_http;
+  if (otlp) {
+    const settings = { ...DEFAULT_OTLP, headers: {} as Record<string, string> };
+    if (otlp.endpoint !== undefined) {
+      const endpoint = parseEndpoint(otlp.endpoint);
+      if ('error' in endpoint) problems.push(`${at}.otlp_http.endpoint: ${endpoint.error}`);
+      else settings.endpoint = endpoint.value;
+    }
+    if (otlp.headers_list !== undefined) {
+      const list = parseHeaders(otlp.headers_list);
+      if ('error' in list) problems.push(`${at}.otlp_http.headers_list: ${list.error}`);
+      else Object.assign(settings.headers, list.value);
+    }
+    for (const { name, value } of otlp.headers ?? []) settings.headers[name] = value ?? '';
+    if (otlp.compression !== undefined) settings.compression = otlp.compression;
+    if (otlp.timeout !== undefined) settings.timeoutMs = otlp.timeout;
+    if (otlp.encoding === 'json') settings.protocol = 'http/json';
+    if (otlp.temporality_preference !== undefined) {
+      settings.temporality = otlp.temporality_preference;
+    }
+    readers.push({ ...base, exporter: 'otlp', otlp: settings });
+  }
+  if (raw.exporter.console !== undefined) readers.push({ ...base, exporter: 'console' });
+  return readers;
+}
+
 /**
  * Reads an OTel declarative configuration file. Problems are returned, each prefixed with the
  * file's name and the key's path; nothing is thrown for a bad file.
@@ -145,7 +204,11 @@ export function readConfigFile(
   file: string,
   env: Record<string, string | undefined>,
   variable?: string,
-): { settings: PartialSettings; problems: string[]; secrets: string[] } {
+): {
+  settings: PartialSettings & { fileExports?: ExportSettings };
+  problems: string[];
+  secrets: string[];
+} {
   // Only a regular file of at most 1 MiB: a FIFO, a device or a huge file never blocks start-up.
   const read = readRegularFileSync(file, CONFIG_FILE_MAX_BYTES);
   if ('error' in read) {
@@ -173,7 +236,7 @@ export function readConfigFile(
   }
 
   const raw = parsed.data as RawFile;
-  const settings: PartialSettings = { configFile: file };
+  const settings: PartialSettings & { fileExports?: ExportSettings } = { configFile: file };
   if (raw.disabled !== undefined) settings.disabled = raw.disabled;
   if (raw.log_level !== undefined) settings.logLevel = raw.log_level;
 
@@ -195,8 +258,23 @@ export function readConfigFile(
   const reader = readers.findIndex((r) => r.pull);
   const pull = readers[reader]?.pull;
   const prometheus = pull?.exporter['prometheus/development'];
+  if (raw.meter_provider?.readers !== undefined) {
+    const push = readers.flatMap((r, i) =>
+      r.periodic
+        ? readPeriodic(r.periodic, `meter_provider.readers[${i}].periodic.exporter`, problems)
+        : [],
+    );
+    settings.fileExports = { prometheus: pull !== undefined, push };
+  }
   if (prometheus) {
     const at = `meter_provider.readers[${reader}].pull.exporter.prometheus/development`;
+    const { host, port } = prometheus as { host?: string; port?: number };
+    if (port !== undefined) {
+      if (port > 65535) {
+        problems.push(`${at}.port: expected a port number from 1 to 65535, got ${port}`);
+      }
+      settings.listener = { port, host: host ?? '127.0.0.1', perInstance: false };
+    }
     const scope = readWithout(prometheus, SCOPE_INFO);
     const target = readWithout(prometheus, TARGET_INFO);
     for (const { problem } of [scope, target]) if (problem) problems.push(`${at}: ${problem}`);

@@ -8,8 +8,10 @@ import { TOKEN_FILE_MAX_BYTES } from '../auth/token-file';
 import { readRegularFileSync } from '../files/regular-file';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { DEFAULT_MAX_NEW_ENTITIES, DEFAULT_MAX_NEW_OPERATIONS } from '../labels/event-labels';
-import { readEnv } from './env';
+import { DEFAULT_CLUSTER, readEnv } from './env';
+import { resolveExports } from './exporters';
 import { redact } from './redact';
+import type { ExportSettings } from './exporters';
 import type { PartialSettings, Settings } from './types';
 
 export const DEFAULT_CONFIG_FILE = 'otel-config.yaml';
@@ -35,6 +37,8 @@ export const DEFAULTS: Settings = {
   events: { entities: [], operations: [] },
   maxNewEntities: DEFAULT_MAX_NEW_ENTITIES,
   maxNewOperations: DEFAULT_MAX_NEW_OPERATIONS,
+  cluster: { ...DEFAULT_CLUSTER },
+  exports: { prometheus: true, push: [] },
 };
 
 /** The entries of a token list (a variable or a token file), valid or not. */
@@ -67,7 +71,7 @@ export function loadSettings(
   const fromEnv = readEnv(env);
   const problems = [...fromEnv.problems];
 
-  let fromFile: PartialSettings = {};
+  let fromFile: PartialSettings & { fileExports?: ExportSettings } = {};
   const named = env.OTEL_CONFIG_FILE?.trim();
   const file = named ? resolve(cwd, named) : resolve(cwd, DEFAULT_CONFIG_FILE);
   const secrets: string[] = [];
@@ -88,7 +92,9 @@ export function loadSettings(
     // Whatever else was read, the route stays off until the configuration is fixed.
     return { settings: { ...DEFAULTS, disabled: fromEnv.settings.disabled ?? false }, problems };
   }
-  const settings: Settings = { ...DEFAULTS, ...fromFile, ...fromEnv.settings };
+  const { fileExports, ...fileSettings } = fromFile;
+  const settings: Settings = { ...DEFAULTS, ...fileSettings, ...fromEnv.settings };
+  settings.exports = resolveExports(fromEnv.exports, fileExports);
   settings.resourceAttributes = {
     ...DEFAULTS.resourceAttributes,
     ...fromFile.resourceAttributes,

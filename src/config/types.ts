@@ -1,5 +1,7 @@
 // The shape of the package's resolved settings.
 import type { MetricName, MetricView } from '../collection/instruments';
+import type { ClusterSettings } from '../cluster/aggregation';
+import type { ExportSettings } from './exporters';
 
 /** A view from otel-config.yaml, for the SDK's own instruments (instrumentation-http). */
 export interface SdkView {
@@ -56,9 +58,24 @@ export interface Settings {
   /** New well-formed entity types / operations counted as themselves (the caps of learning). */
   maxNewEntities: number;
   maxNewOperations: number;
+  /** node:cluster aggregation (SCANOPY_METRICS_CLUSTER, SCANOPY_METRICS_CLUSTER_TIMEOUT). */
+  cluster: ClusterSettings;
+  /** The route on a port of its own (SCANOPY_METRICS_PORT, SCANOPY_METRICS_HOST). */
+  listener?: ListenerSettings;
+  /** SCANOPY_METRICS_ON_SERVICE_PORT; unset: only when there is no listener of its own. */
+  onServicePort?: boolean;
+  /** The route (`prometheus`) and the push readers (OTEL_METRICS_EXPORTER and the file's). */
+  exports: ExportSettings;
   /** The configuration file that was read, if any. */
   configFile?: string;
 }
 
 /** What one source (environment or file) says; absent keys leave the next source's value. */
 export type PartialSettings = Partial<Settings>;
+
+export interface ListenerSettings {
+  port: number;
+  host: string;
+  /** SCANOPY_METRICS_PORT_PER_INSTANCE: add NODE_APP_INSTANCE to the port, a listener per worker. */
+  perInstance: boolean;
+}

@@ -75,3 +75,12 @@ export function parseKeyValueList(text: string): Parsed<Record<string, string>> 
   }
   return { value: out };
 }
+
+/** A TCP port, 1 to 65535. */
+export function parsePort(text: string): Parsed<number> {
+  const v = text.trim();
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+    return { error: `expected a port number from 1 to 65535, got "${text}"` };
+  }
+  return { value: Number(v) };
+}

@@ -13,6 +13,8 @@ import { thinkRouterDefinition } from './think-router';
 export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   /** Put first in the middleware of every Koa application the process creates. */
   middleware: KoaMiddleware;
+  /** Called when the first app of the process is instrumented (it is about to serve). */
+  onFirstApp?: () => void;
 }
 
 /**
@@ -85,12 +87,19 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
     const isEnabled = () => this.isEnabled();
     const middleware = () => this.getConfig().middleware;
     const counted = () => this.instrumentedApps++;
+    let first = true;
+    const onApp = (): void => {
+      if (!first) return;
+      first = false;
+      this.getConfig().onFirstApp?.();
+    };
     this._wrap(proto, 'callback', (original) => {
       return function (this: Koa & { [INSTRUMENTED]?: boolean }) {
         if (!Object.prototype.hasOwnProperty.call(this, INSTRUMENTED) && isEnabled()) {
           this.middleware.unshift(middleware());
           Object.defineProperty(this, INSTRUMENTED, { value: true });
           counted();
+          onApp();
         }
         return original.apply(this);
       };

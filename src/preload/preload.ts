@@ -15,6 +15,45 @@ import {
 } from '../auth/token-file';
 import { shortTokenWarning } from '../auth/token-text';
 import { PACKAGE_NAME } from '../version';
+import { exportOnExit } from '../export/final-export';
+import type { MetricsListener } from '../listener/metrics-listener';
+import type { ListenerSettings } from '../config/types';
+
+/**
+ * The route's own listener. With SCANOPY_METRICS_PORT_PER_INSTANCE the port is offset by
+ * NODE_APP_INSTANCE (PM2's instance number) and bound by this process alone, a port per worker.
+ */
+async function openListener(
+  metrics: ScanopyMetrics,
+  settings: ListenerSettings,
+  env: NodeJS.ProcessEnv,
+  stderr: (line: string) => void,
+): Promise<MetricsListener | undefined> {
+  let port = settings.port;
+  if (settings.perInstance) {
+    const instance = env.NODE_APP_INSTANCE?.trim() ?? '';
+    if (!/^\d+$/.test(instance) || settings.port + Number(instance) > 65535) {
+      stderr(
+        `${PACKAGE_NAME}: SCANOPY_METRICS_PORT_PER_INSTANCE: expected NODE_APP_INSTANCE to be a whole number that keeps the port at most 65535, got "${instance}"; the metrics listener is off`,
+      );
+      return undefined;
+    }
+    port += Number(instance);
+  }
+  // Loaded only when asked for: it loads koa and node:http, which must not be loaded before the
+  // service's own require (instrumentation-http patches node:http as koa requires it).
+  const { startMetricsListener } = await import('../listener/metrics-listener.js');
+  return startMetricsListener(
+    metrics.route(),
+    {
+      port,
+      host: settings.host,
+      exclusive: settings.perInstance,
+      setting: settings.perInstance ? 'SCANOPY_METRICS_PORT_PER_INSTANCE' : 'SCANOPY_METRICS_PORT',
+    },
+    stderr,
+  );
+}
 
 /* eslint-disable @typescript-eslint/no-require-imports -- the lazy loads described above */
 const load = {
@@ -25,6 +64,7 @@ const load = {
     require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http'),
   runtime: () =>
     require('../runtime/runtime-metrics') as typeof import('../runtime/runtime-metrics'),
+  cluster: () => require('../cluster/aggregation') as typeof import('../cluster/aggregation'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -124,6 +164,8 @@ export function startPreload(
   // The SDK's views are loaded (and the SDK with them) only when the file configures some.
   const byType = Object.entries(settings.cardinalityLimitsByType);
   const sdkViews = byType.length > 0 || settings.sdkViews.length > 0 ? load.sdkViews() : undefined;
+  // The route on its own port: for the `prometheus` exporter only (the default).
+  const listener = settings.exports.prometheus ? settings.listener : undefined;
   const metrics = new ScanopyMetrics({
     token: tokens,
     path: settings.path,
@@ -150,6 +192,8 @@ export function startPreload(
       warn: stderr,
     },
     durationEntityType: settings.durationEntityType,
+    push: settings.exports.push,
+    routeOnServicePort: settings.exports.prometheus && (settings.onServicePort ?? !listener),
   });
   const cleanups: (() => void)[] = [];
   if (problems.length === 0 && settings.tokenFile) {
@@ -160,9 +204,24 @@ export function startPreload(
     cleanups.push(watchTokenFile(settings.tokenFile, onTokens, { initial: tokenFileRead }));
   }
   cleanups.push(metrics.subscribeToEventsChannel());
+  const { startClusterAggregation } = load.cluster();
+  cleanups.push(startClusterAggregation(metrics.pipeline, settings.cluster));
+  if (settings.exports.push.length > 0) {
+    cleanups.push(exportOnExit(() => metrics.pipeline.flushPush()));
+  }
 
   const { KoaMetricsInstrumentation } = load.koa();
-  const koa = new KoaMetricsInstrumentation({ middleware: metrics.firstMiddleware() });
+  // Opened once the process serves a Koa app: a node:cluster primary or Egg's agent, which
+  // serve none, must not take the port their workers share.
+  let opened: Promise<MetricsListener | undefined> | undefined;
+  const onFirstApp = (): void => {
+    if (!listener) return;
+    opened = openListener(metrics, listener, env, stderr).catch((error: unknown) => {
+      stderr(`${PACKAGE_NAME}: the metrics listener could not start: ${String(error)}`);
+      return undefined;
+    });
+  };
+  const koa = new KoaMetricsInstrumentation({ middleware: metrics.firstMiddleware(), onFirstApp });
   cleanups.push(() => koa.disable());
   if (options.reportUninstrumented) {
     cleanups.push(
@@ -193,6 +252,7 @@ export function startPreload(
     problems,
     stop: async () => {
       for (const cleanup of cleanups) cleanup();
+      await (await opened)?.close();
       delete (globalThis as { [INSTANCE]?: ScanopyMetrics })[INSTANCE];
       await metrics.shutdown();
     },

@@ -1,0 +1,45 @@
+// Starts the process's part in node:cluster aggregation: aggregator in the primary, member in a worker.
+import cluster from 'node:cluster';
+import type { MetricsPipeline } from '../collection/pipeline';
+import { ClusterPrimary } from './primary';
+import { TotalView } from './view';
+import { ClusterWorker, type WorkerChannel } from './worker';
+
+export interface ClusterSettings {
+  /** SCANOPY_METRICS_CLUSTER: aggregate over node:cluster workers when the primary is preloaded. */
+  enabled: boolean;
+  /** SCANOPY_METRICS_CLUSTER_TIMEOUT: how long the primary waits for the workers' snapshots. */
+  timeoutMs: number;
+}
+
+/** What a worker adds to the primary's wait before it gives up on the primary. */
+const WORKER_MARGIN_MS = 2000;
+
+/**
+ * Starts the process's part in cluster aggregation: in a node:cluster primary, the aggregator;
+ * in a worker, the member, whose scrapes then serve the cluster's total once a preloaded primary
+ * has answered. In any other process, nothing. Returns what undoes it.
+ */
+export function startClusterAggregation(
+  pipeline: MetricsPipeline,
+  settings: ClusterSettings,
+): () => void {
+  if (!settings.enabled) return () => undefined;
+  if (cluster.isPrimary) {
+    return new ClusterPrimary(cluster, { timeoutMs: settings.timeoutMs }).start();
+  }
+  const worker = new ClusterWorker(
+    process as unknown as WorkerChannel,
+    () => pipeline.localMetrics(),
+    { timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS },
+  );
+  const view = new TotalView();
+  const stop = worker.start();
+  pipeline.setOwnMetricsSource(async () =>
+    worker.aggregated ? view.update(await worker.gather()) : pipeline.localMetrics(),
+  );
+  return () => {
+    stop();
+    pipeline.setOwnMetricsSource(undefined);
+  };
+}

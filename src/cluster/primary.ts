@@ -1,0 +1,171 @@
+// The preloaded primary: gathers the workers' snapshots at scrape time and answers with their sum.
+import type { Cluster, Worker } from 'node:cluster';
+import { diag } from '@opentelemetry/api';
+import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
+import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
+import { Totals } from './totals';
+
+export const CLUSTER_WORKERS = 'scanopy_metrics_cluster_workers';
+export const CLUSTER_LATE_SNAPSHOTS = 'scanopy_metrics_cluster_late_snapshots_total';
+
+export interface ClusterPrimaryOptions {
+  /** How long a gather waits for the workers' snapshots before using their last ones. */
+  timeoutMs: number;
+}
+
+interface Member {
+  worker: Worker;
+  /** The newest snapshot the worker sent, and the round it answered. */
+  last?: Snapshot;
+  lastRound: number;
+  /** Resolves the current round's wait once this worker has answered it. */
+  answered?: () => void;
+}
+
+function send(worker: Worker, message: ClusterMessage): void {
+  if (!worker.isConnected()) return;
+  try {
+    // With a callback, a channel that closed meanwhile is reported there, not as 'error'.
+    worker.process.send(message, () => undefined);
+  } catch {
+    // The worker is going away; its exit moves its last snapshot into the kept total.
+  }
+}
+
+/**
+ * The preloaded primary's part: it knows the preloaded workers, gathers their snapshots when a
+ * worker's scrape asks (never on a timer, never per request), and answers with their sum.
+ *
+ * - A worker that does not answer within `timeoutMs` counts with its last snapshot (the scrape
+ *   says so through `scanopy_metrics_cluster_workers{state="late"}`).
+ * - A worker that exits leaves its last snapshot in the total (counters and histograms only),
+ *   so that the total never goes backwards while this primary lives.
+ * - Scrapes that arrive while a gather is under way share it.
+ */
+export class ClusterPrimary {
+  private readonly members = new Map<number, Member>();
+  /** Last snapshots of the workers that exited. */
+  private readonly retired = new Totals();
+  private exited = 0;
+  private lateSnapshots = 0;
+  private round = 0;
+  private gathering: Promise<Snapshot> | undefined;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly options: ClusterPrimaryOptions,
+  ) {}
+
+  /** Listens to every worker forked from now on; returns what stops it. */
+  start(): () => void {
+    const onFork = (worker: Worker): void => this.watch(worker);
+    const onExit = (worker: Worker): void => this.retire(worker);
+    this.cluster.on('fork', onFork);
+    this.cluster.on('exit', onExit);
+    return () => {
+      this.cluster.off('fork', onFork);
+      this.cluster.off('exit', onExit);
+    };
+  }
+
+  private watch(worker: Worker): void {
+    worker.process.on('internalMessage', (message: unknown) => {
+      if (!isClusterMessage(message)) return;
+      switch (message.type) {
+        case 'hello':
+          this.members.set(worker.id, { worker, lastRound: 0 });
+          send(worker, { cmd: CMD, type: 'welcome' });
+          break;
+        case 'snapshot': {
+          const member = this.members.get(worker.id);
+          // A late answer to an older round is still newer than what we had.
+          if (member === undefined || message.round < member.lastRound) return;
+          member.last = message.snapshot;
+          member.lastRound = message.round;
+          if (message.round === this.round) member.answered?.();
+          break;
+        }
+        case 'gather': {
+          const id = message.id;
+          this.gather().then(
+            (snapshot) => send(worker, { cmd: CMD, type: 'total', id, snapshot }),
+            (error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error),
+          );
+          break;
+        }
+      }
+    });
+  }
+
+  private retire(worker: Worker): void {
+    const member = this.members.get(worker.id);
+    if (member === undefined) return;
+    this.members.delete(worker.id);
+    member.answered?.();
+    if (member.last !== undefined) this.retired.add(member.last, true);
+    this.exited++;
+  }
+
+  /** The sum over the live workers and the exited ones; one at a time, shared. */
+  gather(): Promise<Snapshot> {
+    this.gathering ??= this.collect().finally(() => (this.gathering = undefined));
+    return this.gathering;
+  }
+
+  private async collect(): Promise<Snapshot> {
+    const round = ++this.round;
+    const members = [...this.members.values()];
+    const waits = members.map(
+      (member) =>
+        new Promise<void>((resolve) => {
+          member.answered = resolve;
+          send(member.worker, { cmd: CMD, type: 'collect', round });
+        }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(waits), timeout]);
+    clearTimeout(timer);
+
+    const totals = new Totals().add(this.retired.snapshot());
+    let answered = 0;
+    let late = 0;
+    for (const member of members) {
+      member.answered = undefined;
+      if (!this.members.has(member.worker.id)) continue; // exited meanwhile: now in `retired`
+      if (member.lastRound === round) answered++;
+      else late++;
+      if (member.last !== undefined) totals.add(member.last);
+    }
+    this.lateSnapshots += late;
+    const total = totals.snapshot();
+    total.metrics.push(...this.selfMetrics(answered, late));
+    return total;
+  }
+
+  private selfMetrics(answered: number, late: number): MetricSnapshot[] {
+    return [
+      {
+        name: CLUSTER_WORKERS,
+        description:
+          'Workers in the last cluster scrape: answered, late (counted with their last snapshot), exited (last snapshot kept)',
+        unit: '',
+        kind: 'gauge',
+        keys: ['answered', 'late', 'exited'].map((state) => labelKey({ state })),
+        values: [answered, late, this.exited],
+      },
+      {
+        name: CLUSTER_LATE_SNAPSHOTS,
+        description:
+          'Times a worker did not answer a cluster scrape in time and its last snapshot was used',
+        unit: '',
+        kind: 'counter',
+        keys: [''],
+        values: [this.lateSnapshots],
+      },
+    ];
+  }
+}

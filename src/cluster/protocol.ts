@@ -1,0 +1,32 @@
+// The messages the primary and the workers exchange over the cluster's IPC channel.
+import type { Snapshot } from './snapshot';
+
+/**
+ * The `cmd` of every message the package sends over the cluster's IPC channel. Node delivers a
+ * message whose `cmd` starts with `NODE_` as an `internalMessage` event, never as `message`:
+ * the service's own message handlers (and Egg's or PM2's) never see the package's traffic.
+ */
+export const CMD = 'NODE_SCANOPY_METRICS';
+
+export type ClusterMessage =
+  /** worker → primary: a preloaded worker is there. */
+  | { cmd: typeof CMD; type: 'hello' }
+  /** primary → worker: the primary is preloaded too and aggregates. */
+  | { cmd: typeof CMD; type: 'welcome' }
+  /** primary → worker: send your snapshot for round `round`. */
+  | { cmd: typeof CMD; type: 'collect'; round: number }
+  /** worker → primary: the snapshot asked for in round `round`. */
+  | { cmd: typeof CMD; type: 'snapshot'; round: number; snapshot: Snapshot }
+  /** worker → primary: a scrape needs the cluster's total (`id` pairs the answer). */
+  | { cmd: typeof CMD; type: 'gather'; id: number }
+  /** primary → worker: the total asked for by `gather` `id`. */
+  | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot };
+
+export function isClusterMessage(message: unknown): message is ClusterMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { cmd?: unknown }).cmd === CMD &&
+    typeof (message as { type?: unknown }).type === 'string'
+  );
+}

@@ -1,0 +1,113 @@
+// A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
+import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
+import { takeSnapshot, type OwnMetric, type Snapshot } from './snapshot';
+
+/** What a cluster worker's `process` offers (node:cluster sets up the IPC channel). */
+export interface WorkerChannel {
+  send?: (message: ClusterMessage, callback: (error: Error | null) => void) => boolean;
+  connected?: boolean;
+  on(event: 'internalMessage', listener: (message: unknown) => void): unknown;
+  off(event: 'internalMessage', listener: (message: unknown) => void): unknown;
+}
+
+export interface ClusterWorkerOptions {
+  /** How long a scrape waits for the primary's total before it fails. */
+  timeoutMs: number;
+}
+
+interface Pending {
+  resolve: (snapshot: Snapshot) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * A preloaded worker's part: it says hello to the primary, answers the primary's requests for a
+ * snapshot of its metrics, and asks the primary for the cluster's total when it answers a scrape.
+ * Until a preloaded primary has answered the hello (PM2's daemon never does), `aggregated` is
+ * false and the worker serves its own metrics.
+ */
+export class ClusterWorker {
+  private welcomed = false;
+  private nextId = 0;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly channel: WorkerChannel,
+    private readonly metrics: () => readonly OwnMetric[],
+    private readonly options: ClusterWorkerOptions,
+  ) {}
+
+  get aggregated(): boolean {
+    return this.welcomed;
+  }
+
+  start(): () => void {
+    const onMessage = (message: unknown): void => this.receive(message);
+    this.channel.on('internalMessage', onMessage);
+    this.send({ cmd: CMD, type: 'hello' });
+    return () => {
+      this.channel.off('internalMessage', onMessage);
+      for (const [id, pending] of this.pending) this.settle(id, pending, new Error('stopped'));
+    };
+  }
+
+  /** The cluster's total, from the primary; rejects when the primary does not answer in time. */
+  gather(): Promise<Snapshot> {
+    const id = ++this.nextId;
+    return new Promise<Snapshot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const pending = this.pending.get(id);
+        if (pending) {
+          this.settle(id, pending, new Error('the cluster primary did not answer in time'));
+        }
+      }, this.options.timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      if (!this.send({ cmd: CMD, type: 'gather', id })) {
+        this.settle(id, this.pending.get(id)!, new Error('the cluster primary is gone'));
+      }
+    });
+  }
+
+  private settle(id: number, pending: Pending, error: Error): void {
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    pending.reject(error);
+  }
+
+  private receive(message: unknown): void {
+    if (!isClusterMessage(message)) return;
+    switch (message.type) {
+      case 'welcome':
+        this.welcomed = true;
+        break;
+      case 'collect':
+        this.send({
+          cmd: CMD,
+          type: 'snapshot',
+          round: message.round,
+          snapshot: takeSnapshot(this.metrics()),
+        });
+        break;
+      case 'total': {
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return;
+        clearTimeout(pending.timer);
+        this.pending.delete(message.id);
+        pending.resolve(message.snapshot);
+        break;
+      }
+    }
+  }
+
+  private send(message: ClusterMessage): boolean {
+    if (this.channel.send === undefined || this.channel.connected === false) return false;
+    try {
+      this.channel.send(message, () => undefined);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// The metrics route on a port of its own (SCANOPY_METRICS_PORT).
+import http from 'node:http';
+import Koa from 'koa';
+import { PACKAGE_NAME } from '../version';
+
+/** Marks an app the preload must leave alone (see the koa instrumentation). */
+const INSTRUMENTED = Symbol.for(`${PACKAGE_NAME}.instrumented`);
+
+export interface MetricsListenerOptions {
+  port: number;
+  host: string;
+  /**
+   * Bind the port in this process even in a cluster worker, instead of sharing one port between
+   * the workers through the primary (per-worker ports).
+   */
+  exclusive: boolean;
+  /** Names the setting in the line logged when the port cannot be opened. */
+  setting: string;
+}
+
+export interface MetricsListener {
+  server: http.Server;
+  /** Resolves with the port once listening, or undefined if it could not listen. */
+  listening: Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * The metrics route on a port of its own, as a small Koa app of the package's (that the koa
+ * instrumentation skips, so its scrapes are not counted as the service's requests). Any other
+ * path answers 404. A port that cannot be opened is reported in one line on stderr and leaves the
+ * service running. The server is unref'd: it keeps no process alive.
+ */
+export function startMetricsListener(
+  route: Koa.Middleware,
+  options: MetricsListenerOptions,
+  stderr: (line: string) => void,
+): MetricsListener {
+  const app = new Koa();
+  Object.defineProperty(app, INSTRUMENTED, { value: true });
+  app.silent = true;
+  app.use(route);
+  app.use((ctx) => {
+    ctx.status = 404;
+    ctx.body = 'Not found';
+  });
+  const server = http.createServer(app.callback());
+  const listening = new Promise<number | undefined>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      stderr(
+        `${PACKAGE_NAME}: ${options.setting}: cannot listen on ${options.host}:${options.port} (${error.code ?? error.message}); the metrics listener is off`,
+      );
+      resolve(undefined);
+    });
+    server.listen({ port: options.port, host: options.host, exclusive: options.exclusive }, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+    });
+  });
+  server.unref();
+  return {
+    server,
+    listening,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

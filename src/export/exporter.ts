@@ -12,6 +12,9 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { OtlpSettings, PushReaderSettings } from './settings';
 
+/** Delta batches kept while an export is under way; older ones are dropped past this. */
+const MAX_WAITING_DELTAS = 10;
+
 /** One id per process: pushed streams of several workers must not look like one. */
 const INSTANCE_ID = randomUUID();
 
@@ -69,8 +72,13 @@ export class GuardedExporter implements PushMetricExporter {
   private exporter: Promise<PushMetricExporter> | undefined;
   private failing = false;
   private readonly where: string;
+  private readonly delta: boolean;
+  /** The export under way, if any. */
+  private sending: Promise<void> | undefined;
+  private waiting: ResourceMetrics[] = [];
 
   constructor(private readonly settings: PushReaderSettings) {
+    this.delta = prefersDelta(settings, InstrumentType.COUNTER);
     this.where =
       settings.exporter === 'otlp' && settings.otlp
         ? `OTLP export to ${loggableEndpoint(settings.otlp.endpoint)}`
@@ -89,17 +97,49 @@ export class GuardedExporter implements PushMetricExporter {
     const resource = metrics.resource.attributes['service.instance.id']
       ? metrics.resource
       : metrics.resource.merge(resourceFromAttributes({ 'service.instance.id': INSTANCE_ID }));
-    this.load().then(
-      (exporter) =>
-        exporter.export({ ...metrics, resource }, (result) => {
-          this.report(result);
-          resultCallback({ code: ExportResultCode.SUCCESS });
-        }),
-      (error: unknown) => {
-        this.report({ code: ExportResultCode.FAILED, error: error as Error });
-        resultCallback({ code: ExportResultCode.SUCCESS });
-      },
-    );
+    // The reader is answered at once: a slow receiver then never trips the reader's own timeout
+    // (which would log at every interval), and the export goes on in the background.
+    resultCallback({ code: ExportResultCode.SUCCESS });
+    const batch = { ...metrics, resource };
+    if (this.sending) {
+      // One export at a time. A cumulative batch holds everything the ones before it held, so
+      // only the newest waits; delta batches each hold their own interval, so a few wait.
+      if (this.delta) {
+        if (this.waiting.length >= MAX_WAITING_DELTAS) {
+          this.waiting.shift();
+          this.report({
+            code: ExportResultCode.FAILED,
+            error: new Error('the receiver is too slow; an interval was dropped'),
+          });
+        }
+        this.waiting.push(batch);
+      } else {
+        this.waiting = [batch];
+      }
+      return;
+    }
+    this.send(batch);
+  }
+
+  private send(batch: ResourceMetrics): void {
+    this.sending = this.load()
+      .then(
+        (exporter) =>
+          new Promise<void>((resolve) =>
+            exporter.export(batch, (result) => {
+              this.report(result);
+              resolve();
+            }),
+          ),
+      )
+      .catch((error: unknown) =>
+        this.report({ code: ExportResultCode.FAILED, error: error as Error }),
+      )
+      .finally(() => {
+        this.sending = undefined;
+        const next = this.waiting.shift();
+        if (next) this.send(next);
+      });
   }
 
   private report(result: ExportResult): void {
@@ -122,7 +162,9 @@ export class GuardedExporter implements PushMetricExporter {
       : AggregationTemporality.CUMULATIVE;
   }
 
+  /** Waits until every batch handed over so far has been sent (or has failed). */
   async forceFlush(): Promise<void> {
+    while (this.sending) await this.sending;
     if (this.exporter) await (await this.exporter).forceFlush();
   }
 

@@ -35,9 +35,10 @@ export function startClusterAggregation(
   );
   const view = new TotalView();
   const stop = worker.start();
-  pipeline.setOwnMetricsSource(async () =>
-    worker.aggregated ? view.update(await worker.gather()) : pipeline.localMetrics(),
-  );
+  pipeline.setOwnMetricsSource(async () => {
+    await worker.ready;
+    return worker.aggregated ? view.update(await worker.gather()) : pipeline.localMetrics();
+  });
   return () => {
     stop();
     pipeline.setOwnMetricsSource(undefined);

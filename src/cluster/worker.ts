@@ -29,6 +29,12 @@ interface Pending {
  */
 export class ClusterWorker {
   private welcomed = false;
+  private settleReady: (() => void) | undefined;
+  /**
+   * Resolves once the primary has welcomed this worker, or once it is clear that it will not:
+   * a scrape before then must not serve this worker's own counts, lower than the total.
+   */
+  readonly ready: Promise<void>;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
 
@@ -36,7 +42,9 @@ export class ClusterWorker {
     private readonly channel: WorkerChannel,
     private readonly metrics: () => readonly OwnMetric[],
     private readonly options: ClusterWorkerOptions,
-  ) {}
+  ) {
+    this.ready = new Promise((resolve) => (this.settleReady = resolve));
+  }
 
   get aggregated(): boolean {
     return this.welcomed;
@@ -45,8 +53,12 @@ export class ClusterWorker {
   start(): () => void {
     const onMessage = (message: unknown): void => this.receive(message);
     this.channel.on('internalMessage', onMessage);
-    this.send({ cmd: CMD, type: 'hello' });
+    const timer = setTimeout(() => this.settleReady?.(), this.options.timeoutMs);
+    timer.unref();
+    if (!this.send({ cmd: CMD, type: 'hello' })) this.settleReady?.();
     return () => {
+      clearTimeout(timer);
+      this.settleReady?.();
       this.channel.off('internalMessage', onMessage);
       for (const [id, pending] of this.pending) this.settle(id, pending, new Error('stopped'));
     };
@@ -81,6 +93,7 @@ export class ClusterWorker {
     switch (message.type) {
       case 'welcome':
         this.welcomed = true;
+        this.settleReady?.();
         break;
       case 'collect':
         this.send({

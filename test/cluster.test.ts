@@ -2,7 +2,6 @@
 // serves the sum over every worker, exactly; a worker killed and replaced takes nothing away; a
 // worker that does not answer in time is served from its last snapshot, and the scrape says so;
 // a real Prometheus sees no reset, and increase() is exactly what was sent.
-import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from './helpers/chai';
 import { cannon } from './helpers/cannon';
@@ -10,10 +9,10 @@ import { Children, REQUIRE_PRELOAD, fixture, type ChildService } from './helpers
 import { eventsTotal, requestsTotal, sample } from './helpers/exposition';
 import { rawRequest } from './helpers/http';
 import { TOKEN } from './helpers/preloaded-service';
+import { scrape, scrapeWithin } from './helpers/scrape-retry';
 import { PrometheusServer, exactIncrease, waitUntil } from './helpers/prometheus-server';
 
 const HOSTS = '/api/v1/hosts/:id';
-const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 function hosts(text: string): number {
   return requestsTotal(text, 'GET', HOSTS, '200');
@@ -22,31 +21,6 @@ function hosts(text: string): number {
 /** A worker's pid: whichever worker the new connection lands on answers. */
 async function workerPid(url: string): Promise<number> {
   return Number((await rawRequest(url, { path: '/pid' })).body);
-}
-
-/** One scrape that gives up after `ms` (a stopped worker never answers). */
-function scrapeWithin(url: string, ms: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get(`${url}/metrics`, { headers: AUTH, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
-    });
-    req.setTimeout(ms, () => {
-      req.destroy();
-      resolve(undefined);
-    });
-    req.on('error', () => resolve(undefined));
-  });
-}
-
-/**
- * A scrape that is retried when it gets no answer: a connection the primary handed to a worker
- * just as it was killed is never answered.
- */
-function scrape(url: string): Promise<string> {
-  return waitUntil(`a scrape of ${url}`, () => scrapeWithin(url, 5000), 60_000);
 }
 
 /** Scrapes every `ms` until stopped, failing if a counter ever goes down. */

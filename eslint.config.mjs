@@ -13,6 +13,7 @@ export default tseslint.config(
       'test/fixtures/egg-app/**/*.js',
       // A ThinkJS app's own files, CommonJS modules ThinkJS loads by path.
       'test/fixtures/think-app/**/*.js',
+      'test/fixtures/egg-cluster/**/*.js',
     ],
   },
   eslint.configs.recommended,

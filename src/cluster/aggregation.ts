@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import type { MetricsPipeline } from '../collection/pipeline';
 import { ClusterPrimary } from './primary';
 import { TotalView } from './view';
-import { ClusterWorker, type WorkerChannel } from './worker';
+import { ClusterWorker } from './worker';
 
 export interface ClusterSettings {
   /** SCANOPY_METRICS_CLUSTER: aggregate over node:cluster workers when the primary is preloaded. */
@@ -28,11 +28,9 @@ export function startClusterAggregation(
   if (cluster.isPrimary) {
     return new ClusterPrimary(cluster, { timeoutMs: settings.timeoutMs }).start();
   }
-  const worker = new ClusterWorker(
-    process as unknown as WorkerChannel,
-    () => pipeline.localMetrics(),
-    { timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS },
-  );
+  const worker = new ClusterWorker(process, () => pipeline.localMetrics(), {
+    timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS,
+  });
   const view = new TotalView();
   const stop = worker.start();
   pipeline.setOwnMetricsSource(async () => {

@@ -1,8 +1,8 @@
 // A process's own metrics as plain data that crosses the IPC channel.
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { Counter, CounterSeries } from '../series/counter';
-import { Histogram, type HistogramSeries } from '../series/histogram';
+import type { Counter } from '../series/counter';
+import { Histogram } from '../series/histogram';
 
 /**
  * A process's metrics as plain data, small enough to cross the cluster's IPC channel as JSON:
@@ -86,7 +86,7 @@ export function takeSnapshot(metrics: readonly OwnMetric[]): Snapshot {
       if (metric instanceof Histogram) {
         const counts: number[] = [];
         const sums: number[] = [];
-        for (const s of metric.liveSeries() as Iterable<HistogramSeries>) {
+        for (const s of metric.liveSeries()) {
           keys.push(keyOf(s.attributes));
           for (const c of s.counts) counts.push(c);
           sums.push(s.sum);
@@ -94,7 +94,7 @@ export function takeSnapshot(metrics: readonly OwnMetric[]): Snapshot {
         return { ...base, boundaries: [...metric.boundaries], keys, counts, sums };
       }
       const values: number[] = [];
-      for (const s of metric.liveSeries() as Iterable<CounterSeries>) {
+      for (const s of metric.liveSeries()) {
         keys.push(keyOf(s.attributes));
         values.push(s.value);
       }

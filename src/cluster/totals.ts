@@ -1,5 +1,5 @@
 // Sums of snapshots, series by series.
-import type { MetricKind, MetricSnapshot, Snapshot } from './snapshot';
+import type { MetricSnapshot, Snapshot } from './snapshot';
 
 interface Sum {
   kind: 'counter' | 'gauge';
@@ -94,7 +94,7 @@ export class Totals {
           sums,
         });
       } else {
-        metrics.push({ ...base, kind: m.kind as MetricKind, keys, values: [...m.values.values()] });
+        metrics.push({ ...base, kind: m.kind, keys, values: [...m.values.values()] });
       }
     }
     return { metrics };

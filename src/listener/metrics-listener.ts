@@ -44,7 +44,8 @@ export function startMetricsListener(
     ctx.status = 404;
     ctx.body = 'Not found';
   });
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  const server = http.createServer((req, res) => void handle(req, res));
   const listening = new Promise<number | undefined>((resolve) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       stderr(

@@ -1,4 +1,5 @@
-// `npm run bench:cluster`: the cost of one cluster scrape of 4 workers with 10,000 label sets
+// The cluster-scrape benchmark (cluster-suite.ts runs each variant in a child of its own, pinned to
+// the server core, rounds interleaved): the cost of one cluster scrape of 4 workers with 10,000 label sets
 // each (the same label sets in every worker, as the workers of one service have), in process:
 // scanopy-metrics' path (each worker's snapshot, the primary's sum, the answering worker's text)
 // against prom-client's AggregatorRegistry path (each worker's getMetricsAsJSON, the primary's
@@ -13,43 +14,58 @@ import {
   Registry,
 } from 'prom-client';
 import { Instruments } from '../src/collection/instruments';
-import { takeSnapshot, type Snapshot } from '../src/cluster/snapshot';
+import { Slicer } from '../src/cluster/slices';
+import { SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
 import { Totals } from '../src/cluster/totals';
 import { TotalView } from '../src/cluster/view';
 import { PrometheusTextSerializer } from '../src/exposition/serializer';
 import { emptyResource } from '@opentelemetry/resources';
-import { rotate, summarize } from './stats';
 
-const quick = process.argv.includes('--quick');
-const WORKERS = 4;
-const LABEL_SETS = quick ? 1000 : 10_000;
-const ROUNDS = quick ? 3 : 9;
+export const WORKERS = 4;
 const DURATION = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-interface Result {
-  ms: number;
-  blockMs: number;
+type Result = ClusterRound;
+
+/** Stretches of one process without a turn of its event loop, in wall and CPU milliseconds. */
+interface Blocks {
+  wall: number[];
+  cpu: number[];
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /** Times `fn`, a synchronous stretch of one process; returns its result. */
-function timed<T>(blocks: number[], fn: () => T): T {
+function timed<T>(blocks: Blocks, fn: () => T): T {
   const start = performance.now();
+  const cpu = cpuMs();
   const value = fn();
-  blocks.push(performance.now() - start);
+  blocks.wall.push(performance.now() - start);
+  blocks.cpu.push(cpuMs() - cpu);
   return value;
 }
 
-async function timedAsync<T>(blocks: number[], fn: () => Promise<T>): Promise<T> {
+async function timedAsync<T>(blocks: Blocks, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();
+  const cpu = cpuMs();
   const value = await fn();
-  blocks.push(performance.now() - start);
+  blocks.wall.push(performance.now() - start);
+  blocks.cpu.push(cpuMs() - cpu);
   return value;
 }
 
-function scanopyWorkers(): Instruments[] {
+function sliced(blocks: Blocks, slicer: Slicer): void {
+  slicer.note();
+  blocks.wall.push(slicer.longest);
+  blocks.cpu.push(slicer.longestCpu);
+}
+
+function scanopyWorkers(labelSets: number): Instruments[] {
   return Array.from({ length: WORKERS }, () => {
-    const instruments = new Instruments({ cardinalityLimit: LABEL_SETS + 10 });
-    for (let i = 0; i < LABEL_SETS; i++) {
+    const instruments = new Instruments({ cardinalityLimit: labelSets + 10 });
+    for (let i = 0; i < labelSets; i++) {
       instruments.recordRequest('GET', `/api/v1/r${i}/:id`, '200', 'user', 0.003 * (i % 7));
     }
     return instruments;
@@ -59,18 +75,35 @@ function scanopyWorkers(): Instruments[] {
 async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<Result> {
   const serializer = new PrometheusTextSerializer({ withoutScopeInfo: true });
   const start = performance.now();
-  const blocks: number[] = [];
-  // Each worker: snapshot and encode (in its own process).
-  const messages = workers.map((w) => timed(blocks, () => JSON.stringify(takeSnapshot(w.all))));
-  // The primary: decode each message as it arrives, then sum and encode the total.
-  const snapshots = messages.map((m) => timed(blocks, () => JSON.parse(m) as Snapshot));
-  const total = timed(blocks, () => {
-    const totals = new Totals();
-    for (const s of snapshots) totals.add(s);
-    return JSON.stringify(totals.snapshot());
+  const blocks: Blocks = { wall: [], cpu: [] };
+  // Each worker (in its own process): its snapshot a part at a time, each part encoded as the
+  // IPC channel does (JSON), a turn of its event loop between two parts.
+  const messages: string[][] = [];
+  for (const w of workers) {
+    const reader = new SnapshotReader(w.all);
+    const parts: string[] = [];
+    do parts.push(timed(blocks, () => JSON.stringify(reader.next())));
+    while (!reader.done);
+    messages.push(parts);
+  }
+  // The primary: decodes each part as it arrives, then sums in slices and encodes the total's parts.
+  const snapshots = messages.map((parts) => {
+    const metrics = parts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics));
+    return { metrics };
   });
-  // The answering worker: decode, update its view, write the text (in slices).
-  const metrics = timed(blocks, () => view.update(JSON.parse(total) as Snapshot));
+  const slicer = new Slicer(4, true);
+  const totals = new Totals();
+  for (const s of snapshots) await totals.addSliced(s, slicer);
+  sliced(blocks, slicer);
+  const totalParts: string[] = [];
+  for (const part of totals.parts()) totalParts.push(timed(blocks, () => JSON.stringify(part)));
+  // The answering worker: decodes the parts, updates its view in slices, writes the text (in slices).
+  const total = {
+    metrics: totalParts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics)),
+  };
+  const viewSlicer = new Slicer(4, true);
+  const metrics = await view.update(total, viewSlicer);
+  sliced(blocks, viewSlicer);
   const serialized = await serializer.serialize(
     { resource: emptyResource(), scopeMetrics: [] },
     { scope: { name: 'scanopy-metrics' }, metrics },
@@ -78,10 +111,10 @@ async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<R
   const ms = performance.now() - start;
   if (serialized.bytes.length === 0) throw new Error('empty exposition');
   // The serializer yields every 4 ms (its slices): its longest stretch is its slice.
-  return { ms, blockMs: Math.max(...blocks, 4) };
+  return { ms, blockMs: Math.max(...blocks.wall, 4), blockCpuMs: Math.max(...blocks.cpu, 4) };
 }
 
-function promWorkers(): Registry[] {
+function promWorkers(labelSets: number): Registry[] {
   return Array.from({ length: WORKERS }, () => {
     const registry = new Registry();
     const counter = new PromCounter({
@@ -97,7 +130,7 @@ function promWorkers(): Registry[] {
       buckets: DURATION,
       registers: [registry],
     });
-    for (let i = 0; i < LABEL_SETS; i++) {
+    for (let i = 0; i < labelSets; i++) {
       const path = `/api/v1/r${i}/:id`;
       counter.inc({ method: 'GET', path, status: '200', entity_type: 'user' });
       histogram.observe({ method: 'GET', path }, 0.003 * (i % 7));
@@ -108,7 +141,7 @@ function promWorkers(): Registry[] {
 
 async function promScrape(workers: Registry[]): Promise<Result> {
   const start = performance.now();
-  const blocks: number[] = [];
+  const blocks: Blocks = { wall: [], cpu: [] };
   const messages: string[] = [];
   for (const w of workers) {
     messages.push(await timedAsync(blocks, async () => JSON.stringify(await w.getMetricsAsJSON())));
@@ -120,49 +153,29 @@ async function promScrape(workers: Registry[]): Promise<Result> {
   );
   const ms = performance.now() - start;
   if (text.length === 0) throw new Error('empty exposition');
-  return { ms, blockMs: Math.max(...blocks) };
+  return { ms, blockMs: Math.max(...blocks.wall), blockCpuMs: Math.max(...blocks.cpu) };
 }
 
-async function main(): Promise<void> {
-  const scanopy = scanopyWorkers();
-  const prom = promWorkers();
-  const view = new TotalView();
-  const results: Record<string, Result[]> = { 'scanopy-metrics': [], 'prom-client': [] };
-  const variants = [
-    ['scanopy-metrics', () => scanopyScrape(scanopy, view)],
-    ['prom-client', () => promScrape(prom)],
-  ] as const;
-  for (let round = 0; round < ROUNDS + 1; round++) {
-    for (const [name, run] of rotate(variants, round)) {
-      const result = await run();
-      if (round > 0) results[name].push(result); // round 0 warms up
-    }
-  }
-  const ms = (name: string) => summarize(results[name].map((r) => r.ms));
-  const block = (name: string) => summarize(results[name].map((r) => r.blockMs));
-  const lines = [
-    `== cluster scrape: ${WORKERS} workers × ${LABEL_SETS} label sets (counter + histogram), in process${quick ? ' (QUICK: too small for conclusions)' : ''}`,
-    `   medians of ${ROUNDS} interleaved rounds (min–max)`,
-    '',
-    'variant            scrape ms              longest block ms',
-  ];
-  for (const name of Object.keys(results)) {
-    const t = ms(name);
-    const b = block(name);
-    lines.push(
-      `${name.padEnd(18)} ${t.median.toFixed(1).padStart(7)} (${t.min.toFixed(1)}–${t.max.toFixed(1)})   ${b.median.toFixed(1).padStart(7)} (${b.min.toFixed(1)}–${b.max.toFixed(1)})`,
-    );
-  }
-  const ratio = ms('scanopy-metrics').median / ms('prom-client').median;
-  const blockRatio = block('scanopy-metrics').median / block('prom-client').median;
-  lines.push('');
-  lines.push(
-    `scrape time ratio ${ratio.toFixed(2)} (goal ≤ 0.33: ${ratio <= 1 / 3 ? 'met' : 'not met'}); block ratio ${blockRatio.toFixed(2)}; longest block ${block('scanopy-metrics').median.toFixed(1)} ms (goal ≤ 20 ms: ${block('scanopy-metrics').median <= 20 ? 'met' : 'not met'})`,
-  );
-  process.stdout.write(lines.join('\n') + '\n');
+/** One cluster scrape of one variant (the variants live in children of their own: no shared heap). */
+export type ClusterVariant = 'scanopy-metrics' | 'prom-client';
+
+export interface ClusterRound {
+  ms: number;
+  /** The longest stretch of any one process without a turn of its event loop: wall, CPU time. */
+  blockMs: number;
+  blockCpuMs: number;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+/** The child of one variant: builds its workers' data once, then scrapes at each request. */
+export function clusterChild(
+  variant: ClusterVariant,
+  labelSets: number,
+): () => Promise<ClusterRound> {
+  if (variant === 'scanopy-metrics') {
+    const workers = scanopyWorkers(labelSets);
+    const view = new TotalView();
+    return () => scanopyScrape(workers, view);
+  }
+  const workers = promWorkers(labelSets);
+  return () => promScrape(workers);
+}

@@ -9,6 +9,7 @@ export const SUITES = [
   'memory',
   'runtime',
   'startup',
+  'cluster',
 ] as const;
 export type SuiteName = (typeof SUITES)[number];
 

@@ -2,6 +2,7 @@
 import cluster from 'node:cluster';
 import type { MetricsPipeline } from '../collection/pipeline';
 import { ClusterPrimary } from './primary';
+import { Slicer } from './slices';
 import { TotalView } from './view';
 import { ClusterWorker } from './worker';
 
@@ -35,7 +36,8 @@ export function startClusterAggregation(
   const stop = worker.start();
   pipeline.setOwnMetricsSource(async () => {
     await worker.ready;
-    return worker.aggregated ? view.update(await worker.gather()) : pipeline.localMetrics();
+    if (!worker.aggregated) return pipeline.localMetrics();
+    return view.update(await worker.gather(), new Slicer());
   });
   return () => {
     stop();

@@ -2,6 +2,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '@opentelemetry/api';
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
+import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { Totals } from './totals';
 
@@ -18,8 +19,23 @@ interface Member {
   /** The newest snapshot the worker sent, and the round it answered. */
   last?: Snapshot;
   lastRound: number;
+  /** The parts of the snapshot being received, for round `round`. */
+  incoming?: { round: number; metrics: MetricSnapshot[] };
   /** Resolves the current round's wait once this worker has answered it. */
   answered?: () => void;
+}
+
+/** Sends `total` to the worker that asked for it, a part at a time, a turn of the loop apart. */
+async function sendTotal(worker: Worker, id: number, total: Totals): Promise<void> {
+  const parts = total.parts();
+  let part = parts.next();
+  while (part.done !== true) {
+    const next = parts.next();
+    send(worker, { cmd: CMD, type: 'total', id, snapshot: part.value, done: next.done === true });
+    if (next.done === true) return;
+    await yieldTurn();
+    part = next;
+  }
 }
 
 function send(worker: Worker, message: ClusterMessage): void {
@@ -41,15 +57,19 @@ function send(worker: Worker, message: ClusterMessage): void {
  * - A worker that exits leaves its last snapshot in the total (counters and histograms only),
  *   so that the total never goes backwards while this primary lives.
  * - Scrapes that arrive while a gather is under way share it.
+ * - Snapshots and the total travel in parts, and the sum is made in short stretches: a gather of
+ *   tens of thousands of series holds no process's event loop for more than a few milliseconds.
  */
 export class ClusterPrimary {
   private readonly members = new Map<number, Member>();
-  /** Last snapshots of the workers that exited. */
+  /** Last snapshots of the workers that exited (only a gather adds to it, one at a time). */
   private readonly retired = new Totals();
+  /** Last snapshots of workers that exited since the previous gather. */
+  private readonly retiring: Snapshot[] = [];
   private exited = 0;
   private lateSnapshots = 0;
   private round = 0;
-  private gathering: Promise<Snapshot> | undefined;
+  private gathering: Promise<Totals> | undefined;
 
   constructor(
     private readonly cluster: Cluster,
@@ -80,17 +100,22 @@ export class ClusterPrimary {
           const member = this.members.get(worker.id);
           // A late answer to an older round is still newer than what we had.
           if (member === undefined || message.round < member.lastRound) return;
-          member.last = message.snapshot;
+          if (member.incoming?.round !== message.round) {
+            member.incoming = { round: message.round, metrics: [] };
+          }
+          for (const part of message.snapshot.metrics) member.incoming.metrics.push(part);
+          if (!message.done) return;
+          member.last = { metrics: member.incoming.metrics };
           member.lastRound = message.round;
+          member.incoming = undefined;
           if (message.round === this.round) member.answered?.();
           break;
         }
         case 'gather': {
           const id = message.id;
-          this.gather().then(
-            (snapshot) => send(worker, { cmd: CMD, type: 'total', id, snapshot }),
-            (error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error),
-          );
+          this.gather()
+            .then((total) => sendTotal(worker, id, total))
+            .catch((error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error));
           break;
         }
       }
@@ -102,17 +127,17 @@ export class ClusterPrimary {
     if (member === undefined) return;
     this.members.delete(worker.id);
     member.answered?.();
-    if (member.last !== undefined) this.retired.add(member.last, true);
+    if (member.last !== undefined) this.retiring.push(member.last);
     this.exited++;
   }
 
   /** The sum over the live workers and the exited ones; one at a time, shared. */
-  gather(): Promise<Snapshot> {
+  gather(): Promise<Totals> {
     this.gathering ??= this.collect().finally(() => (this.gathering = undefined));
     return this.gathering;
   }
 
-  private async collect(): Promise<Snapshot> {
+  private async collect(): Promise<Totals> {
     const round = ++this.round;
     const members = [...this.members.values()];
     const waits = members.map(
@@ -130,20 +155,30 @@ export class ClusterPrimary {
     await Promise.race([Promise.all(waits), timeout]);
     clearTimeout(timer);
 
-    const totals = new Totals().add(this.retired.snapshot());
+    // The cut: what this total is made of, taken at once. A worker that exits from now on is
+    // counted here with its last snapshot, and in `retired` from the next gather on.
+    const retiring = this.retiring.splice(0);
+    const live: Snapshot[] = [];
     let answered = 0;
     let late = 0;
     for (const member of members) {
       member.answered = undefined;
-      if (!this.members.has(member.worker.id)) continue; // exited meanwhile: now in `retired`
+      if (!this.members.has(member.worker.id)) continue; // exited meanwhile: in `retiring`
       if (member.lastRound === round) answered++;
       else late++;
-      if (member.last !== undefined) totals.add(member.last);
+      if (member.last !== undefined) live.push(member.last);
     }
     this.lateSnapshots += late;
-    const total = totals.snapshot();
-    total.metrics.push(...this.selfMetrics(answered, late));
-    return total;
+    const self = { metrics: this.selfMetrics(answered, late) };
+
+    const slicer = new Slicer();
+    for (const snapshot of retiring) await this.retired.addSliced(snapshot, slicer, true);
+    const totals = new Totals();
+    for (const part of this.retired.parts()) await totals.addSliced(part, slicer);
+    for (const snapshot of live) await totals.addSliced(snapshot, slicer);
+    totals.add(self);
+    slicer.note();
+    return totals;
   }
 
   private selfMetrics(answered: number, late: number): MetricSnapshot[] {

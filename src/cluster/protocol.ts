@@ -5,6 +5,8 @@ import type { Snapshot } from './snapshot';
  * The `cmd` of every message the package sends over the cluster's IPC channel. Node delivers a
  * message whose `cmd` starts with `NODE_` as an `internalMessage` event, never as `message`:
  * the service's own message handlers (and Egg's or PM2's) never see the package's traffic.
+ * Snapshots and totals travel in parts of at most PART_SERIES series, one turn of the event loop
+ * apart: Node encodes and decodes each message in one go, and a part takes a millisecond or so.
  */
 export const CMD = 'NODE_SCANOPY_METRICS';
 
@@ -15,12 +17,12 @@ export type ClusterMessage =
   | { cmd: typeof CMD; type: 'welcome' }
   /** primary → worker: send your snapshot for round `round`. */
   | { cmd: typeof CMD; type: 'collect'; round: number }
-  /** worker → primary: the snapshot asked for in round `round`. */
-  | { cmd: typeof CMD; type: 'snapshot'; round: number; snapshot: Snapshot }
+  /** worker → primary: a part of the snapshot asked for in round `round` (`done`: the last). */
+  | { cmd: typeof CMD; type: 'snapshot'; round: number; snapshot: Snapshot; done: boolean }
   /** worker → primary: a scrape needs the cluster's total (`id` pairs the answer). */
   | { cmd: typeof CMD; type: 'gather'; id: number }
-  /** primary → worker: the total asked for by `gather` `id`. */
-  | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot };
+  /** primary → worker: a part of the total asked for by `gather` `id` (`done`: the last). */
+  | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot; done: boolean };
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return (

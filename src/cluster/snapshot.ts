@@ -1,13 +1,14 @@
 // A process's own metrics as plain data that crosses the IPC channel.
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { Counter } from '../series/counter';
-import { Histogram } from '../series/histogram';
+import type { Counter, CounterSeries } from '../series/counter';
+import { Histogram, type HistogramSeries } from '../series/histogram';
 
 /**
  * A process's metrics as plain data, small enough to cross the cluster's IPC channel as JSON:
  * per metric, its header and its series as parallel arrays. A series is named by its labels
- * (`key`), so that the same label set from several workers adds up.
+ * (`key`), so that the same label set from several workers adds up. One metric may come in
+ * several entries of the same name (a large snapshot sent in parts).
  */
 export interface Snapshot {
   metrics: MetricSnapshot[];
@@ -71,36 +72,78 @@ export function kindOf(metric: OwnMetric): MetricKind {
     : 'gauge';
 }
 
-/** Reads the live series of `metrics` into a snapshot. */
-export function takeSnapshot(metrics: readonly OwnMetric[]): Snapshot {
-  return {
-    metrics: metrics.map((metric) => {
-      const { descriptor } = metric.header();
-      const base = {
-        name: descriptor.name,
-        description: descriptor.description,
-        unit: descriptor.unit,
-        kind: kindOf(metric),
-      };
-      const keys: string[] = [];
-      if (metric instanceof Histogram) {
-        const counts: number[] = [];
-        const sums: number[] = [];
-        for (const s of metric.liveSeries()) {
-          keys.push(keyOf(s.attributes));
-          for (const c of s.counts) counts.push(c);
-          sums.push(s.sum);
-        }
-        return { ...base, boundaries: [...metric.boundaries], keys, counts, sums };
+/** At most this many series go into one message over the IPC channel (about 100 KB of JSON). */
+export const PART_SERIES = 1000;
+
+/**
+ * Reads the live series of `metrics` a part at a time: each `next()` is a snapshot of at most
+ * `max` series (a metric with more is split over several parts, under its name), so that neither
+ * this process nor the one that receives a part spends long on it. The series are listed when the
+ * reader is made; each part reads their values when it is taken.
+ */
+export class SnapshotReader {
+  private readonly lists: { metric: OwnMetric; series: unknown[] }[];
+  private metricAt = 0;
+  private seriesAt = 0;
+
+  constructor(metrics: readonly OwnMetric[]) {
+    this.lists = metrics.map((metric) => ({ metric, series: [...metric.liveSeries()] }));
+  }
+
+  get done(): boolean {
+    return this.metricAt >= this.lists.length;
+  }
+
+  next(max = PART_SERIES): Snapshot {
+    const metrics: MetricSnapshot[] = [];
+    let room = max;
+    while (room > 0 && this.metricAt < this.lists.length) {
+      const { metric, series } = this.lists[this.metricAt];
+      const end = Math.min(series.length, this.seriesAt + room);
+      metrics.push(readRange(metric, series, this.seriesAt, end));
+      room -= end - this.seriesAt;
+      this.seriesAt = end;
+      if (end >= series.length) {
+        this.metricAt++;
+        this.seriesAt = 0;
       }
-      const values: number[] = [];
-      for (const s of metric.liveSeries()) {
-        keys.push(keyOf(s.attributes));
-        values.push(s.value);
-      }
-      return { ...base, keys, values };
-    }),
+    }
+    return { metrics };
+  }
+}
+
+function readRange(metric: OwnMetric, series: unknown[], from: number, to: number): MetricSnapshot {
+  const { descriptor } = metric.header();
+  const base = {
+    name: descriptor.name,
+    description: descriptor.description,
+    unit: descriptor.unit,
+    kind: kindOf(metric),
   };
+  const keys: string[] = [];
+  if (metric instanceof Histogram) {
+    const counts: number[] = [];
+    const sums: number[] = [];
+    for (let i = from; i < to; i++) {
+      const s = series[i] as HistogramSeries;
+      keys.push(keyOf(s.attributes));
+      for (const c of s.counts) counts.push(c);
+      sums.push(s.sum);
+    }
+    return { ...base, boundaries: [...metric.boundaries], keys, counts, sums };
+  }
+  const values: number[] = [];
+  for (let i = from; i < to; i++) {
+    const s = series[i] as CounterSeries;
+    keys.push(keyOf(s.attributes));
+    values.push(s.value);
+  }
+  return { ...base, keys, values };
+}
+
+/** Reads the live series of `metrics` into one snapshot. */
+export function takeSnapshot(metrics: readonly OwnMetric[]): Snapshot {
+  return new SnapshotReader(metrics).next(Infinity);
 }
 
 /** The key of a label set given as an object (for the metrics the cluster adds itself). */

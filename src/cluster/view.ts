@@ -3,6 +3,7 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { Counter, descriptorOf, type CounterSeries } from '../series/counter';
 import { Histogram, type HistogramSeries } from '../series/histogram';
 import type { MetricHeader } from '../series/metric-header';
+import type { Slicer } from './slices';
 import { attributesOf, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
 
 /** A counter or gauge whose series are set from the cluster's total, not recorded. */
@@ -21,21 +22,26 @@ class TotalSum extends Counter {
     });
   }
 
-  update(metric: MetricSnapshot): void {
-    const values = metric.values ?? [];
-    const seen = new Set<string>();
-    for (let i = 0; i < metric.keys.length; i++) {
-      const key = metric.keys[i];
-      seen.add(key);
-      let s = this.sums.get(key);
-      if (s === undefined) {
-        s = { attributes: attributesOf(key), value: 0 };
-        this.sums.set(key, s);
-      }
-      s.value = values[i];
+  private seen = new Set<string>();
+
+  begin(): void {
+    this.seen = new Set();
+  }
+
+  apply(metric: MetricSnapshot, i: number): void {
+    const key = metric.keys[i];
+    this.seen.add(key);
+    let s = this.sums.get(key);
+    if (s === undefined) {
+      s = { attributes: attributesOf(key), value: 0 };
+      this.sums.set(key, s);
     }
-    // A gauge's series can go (its worker exited); a counter's never do.
-    for (const key of this.sums.keys()) if (!seen.has(key)) this.sums.delete(key);
+    s.value = (metric.values ?? [])[i];
+  }
+
+  /** A gauge's series can go (its worker exited); a counter's never do. */
+  end(): void {
+    for (const key of this.sums.keys()) if (!this.seen.has(key)) this.sums.delete(key);
   }
 
   override header(): MetricHeader {
@@ -64,30 +70,31 @@ class TotalHistogram extends Histogram {
     });
   }
 
-  update(metric: MetricSnapshot): void {
+  begin(): void {}
+
+  apply(metric: MetricSnapshot, i: number): void {
     const width = this.boundaries.length + 1;
     const counts = metric.counts ?? [];
-    const sums = metric.sums ?? [];
-    for (let i = 0; i < metric.keys.length; i++) {
-      const key = metric.keys[i];
-      let s = this.buckets.get(key);
-      if (s === undefined) {
-        s = {
-          attributes: attributesOf(key),
-          counts: new Array<number>(width).fill(0),
-          sum: 0,
-          count: 0,
-          min: Infinity,
-          max: -Infinity,
-        };
-        this.buckets.set(key, s);
-      }
-      let count = 0;
-      for (let b = 0; b < width; b++) count += s.counts[b] = counts[i * width + b];
-      s.count = count;
-      s.sum = sums[i];
+    const key = metric.keys[i];
+    let s = this.buckets.get(key);
+    if (s === undefined) {
+      s = {
+        attributes: attributesOf(key),
+        counts: new Array<number>(width).fill(0),
+        sum: 0,
+        count: 0,
+        min: Infinity,
+        max: -Infinity,
+      };
+      this.buckets.set(key, s);
     }
+    let count = 0;
+    for (let b = 0; b < width; b++) count += s.counts[b] = counts[i * width + b];
+    s.count = count;
+    s.sum = (metric.sums ?? [])[i];
   }
+
+  end(): void {}
 
   override liveSeries(): Iterable<HistogramSeries> {
     return this.buckets.values();
@@ -116,18 +123,36 @@ function fits(total: Total, metric: MetricSnapshot): boolean {
 export class TotalView {
   private readonly totals = new Map<string, Total>();
 
-  update(snapshot: Snapshot): readonly OwnMetric[] {
-    const metrics: OwnMetric[] = [];
+  /**
+   * Sets the view from `snapshot` (the parts of a metric, under one name, may come one after the
+   * other), in stretches that `slicer` cuts, with a turn of the event loop between them.
+   */
+  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly OwnMetric[]> {
+    const parts = new Map<string, MetricSnapshot[]>();
     for (const metric of snapshot.metrics) {
-      let total = this.totals.get(metric.name);
-      if (total === undefined || !fits(total, metric)) {
+      const list = parts.get(metric.name);
+      if (list === undefined) parts.set(metric.name, [metric]);
+      else list.push(metric);
+    }
+    const metrics: OwnMetric[] = [];
+    for (const [name, list] of parts) {
+      let total = this.totals.get(name);
+      if (total === undefined || !fits(total, list[0])) {
         total =
-          metric.kind === 'histogram'
-            ? new TotalHistogram(metric)
-            : new TotalSum(metric, metric.kind === 'counter');
-        this.totals.set(metric.name, total);
+          list[0].kind === 'histogram'
+            ? new TotalHistogram(list[0])
+            : new TotalSum(list[0], list[0].kind === 'counter');
+        this.totals.set(name, total);
       }
-      total.update(metric);
+      total.begin();
+      for (const metric of list) {
+        if (!fits(total, metric)) continue;
+        for (let i = 0; i < metric.keys.length; i++) {
+          total.apply(metric, i);
+          if (slicer?.due()) await slicer.next();
+        }
+      }
+      total.end();
       metrics.push(total);
     }
     return metrics;

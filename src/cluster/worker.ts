@@ -1,6 +1,7 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
-import { takeSnapshot, type OwnMetric, type Snapshot } from './snapshot';
+import { yieldTurn } from './slices';
+import { SnapshotReader, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
 
 /** What a cluster worker's `process` offers (node:cluster sets up the IPC channel). */
 export interface WorkerChannel {
@@ -16,6 +17,8 @@ export interface ClusterWorkerOptions {
 }
 
 interface Pending {
+  /** The parts of the total received so far. */
+  parts: MetricSnapshot[];
   resolve: (snapshot: Snapshot) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -37,6 +40,8 @@ export class ClusterWorker {
   readonly ready: Promise<void>;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
+  /** The snapshot being sent, part by part; the next one waits for it. */
+  private answering: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly channel: WorkerChannel,
@@ -75,7 +80,7 @@ export class ClusterWorker {
         }
       }, this.options.timeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { parts: [], resolve, reject, timer });
       if (!this.send({ cmd: CMD, type: 'gather', id })) {
         this.settle(id, this.pending.get(id)!, new Error('the cluster primary is gone'));
       }
@@ -95,22 +100,36 @@ export class ClusterWorker {
         this.welcomed = true;
         this.settleReady?.();
         break;
-      case 'collect':
-        this.send({
-          cmd: CMD,
-          type: 'snapshot',
-          round: message.round,
-          snapshot: takeSnapshot(this.metrics()),
-        });
+      case 'collect': {
+        const round = message.round;
+        this.answering = this.answering.then(() => this.answer(round));
         break;
+      }
       case 'total': {
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
+        for (const part of message.snapshot.metrics) pending.parts.push(part);
+        if (!message.done) return;
         clearTimeout(pending.timer);
         this.pending.delete(message.id);
-        pending.resolve(message.snapshot);
+        pending.resolve({ metrics: pending.parts });
         break;
       }
+    }
+  }
+
+  /** Sends this process's snapshot for `round`, a part at a time, a turn of the loop apart. */
+  private async answer(round: number): Promise<void> {
+    try {
+      const reader = new SnapshotReader(this.metrics());
+      for (;;) {
+        const snapshot = reader.next();
+        const done = reader.done;
+        if (!this.send({ cmd: CMD, type: 'snapshot', round, snapshot, done }) || done) return;
+        await yieldTurn();
+      }
+    } catch {
+      // A snapshot that cannot be read or sent: the primary uses this worker's last one.
     }
   }
 

@@ -1,0 +1,85 @@
+// The cluster's snapshots and totals in parts: a metric of more series than a part holds is split
+// over several parts and put back together exactly, sliced or not.
+import { expect } from './helpers/chai';
+import { Instruments } from '../src/collection/instruments';
+import { Slicer } from '../src/cluster/slices';
+import { SnapshotReader, takeSnapshot, type Snapshot } from '../src/cluster/snapshot';
+import { Totals } from '../src/cluster/totals';
+import { TotalView } from '../src/cluster/view';
+import type { CounterSeries } from '../src/series/counter';
+import type { HistogramSeries } from '../src/series/histogram';
+
+const LABEL_SETS = 2500;
+
+function worker(times: number): Instruments {
+  const instruments = new Instruments({ cardinalityLimit: LABEL_SETS + 10 });
+  for (let t = 0; t < times; t++) {
+    for (let i = 0; i < LABEL_SETS; i++) {
+      instruments.recordRequest('GET', `/r${i}/:id`, '200', 'user', 0.001 * (i % 9));
+    }
+  }
+  return instruments;
+}
+
+function parts(reader: SnapshotReader, max: number): Snapshot[] {
+  const out: Snapshot[] = [];
+  do out.push(JSON.parse(JSON.stringify(reader.next(max))) as Snapshot);
+  while (!reader.done);
+  return out;
+}
+
+describe('cluster snapshots in parts', () => {
+  it('a worker reads its series a part at a time, none left out or repeated', () => {
+    const w = worker(1);
+    const list = parts(new SnapshotReader(w.all), 1000);
+    const whole = takeSnapshot(w.all);
+    expect(list.length).to.be.greaterThan(2);
+    for (const part of list) {
+      const series = part.metrics.reduce((n, m) => n + m.keys.length, 0);
+      expect(series).to.be.at.most(1000);
+    }
+    const requests = list.flatMap((p) => p.metrics.filter((m) => m.name === 'http_requests_total'));
+    expect(requests.flatMap((m) => m.keys)).to.deep.equal(
+      whole.metrics.find((m) => m.name === 'http_requests_total')!.keys,
+    );
+  });
+
+  it('the parts of three workers add up to the exact total, sent in parts and put back in slices', async () => {
+    const workers = [worker(1), worker(2), worker(3)];
+    const totals = new Totals();
+    const slicer = new Slicer(0); // a turn of the event loop at every check: the most cuts
+    for (const w of workers) {
+      for (const part of parts(new SnapshotReader(w.all), 700)) {
+        await totals.addSliced(part, slicer);
+      }
+    }
+    const received: Snapshot = { metrics: [] };
+    for (const part of totals.parts(900)) {
+      const series = part.metrics.reduce((n, m) => n + m.keys.length, 0);
+      expect(series).to.be.at.most(900);
+      received.metrics.push(...(JSON.parse(JSON.stringify(part)) as Snapshot).metrics);
+    }
+    const metrics = await new TotalView().update(received, new Slicer(0));
+
+    const requests = metrics.find((m) => m.definition.name === 'http_requests_total')!;
+    const values = [...(requests.liveSeries() as Iterable<CounterSeries>)];
+    expect(values).to.have.length(LABEL_SETS);
+    for (const s of values) expect(s.value).to.equal(6);
+    expect(values[17].attributes).to.deep.equal({
+      method: 'GET',
+      path: '/r17/:id',
+      status: '200',
+      entity_type: 'user',
+    });
+
+    const duration = metrics.find((m) => m.definition.name === 'http_request_duration_seconds')!;
+    const histograms = [...(duration.liveSeries() as Iterable<HistogramSeries>)];
+    expect(histograms).to.have.length(LABEL_SETS);
+    for (const s of histograms) {
+      expect(s.count).to.equal(6);
+      expect(s.counts.reduce((a, b) => a + b, 0)).to.equal(6);
+    }
+    const r4 = histograms.find((s) => s.attributes.path === '/r4/:id')!;
+    expect(r4.sum).to.be.closeTo(6 * 0.004, 1e-12);
+  });
+});

@@ -2,7 +2,9 @@
 // serves the sum over every worker, exactly; a worker killed and replaced takes nothing away; a
 // worker that does not answer in time is served from its last snapshot, and the scrape says so;
 // a real Prometheus sees no reset, and increase() is exactly what was sent.
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import { expect } from './helpers/chai';
 import { cannon } from './helpers/cannon';
 import { Children, REQUIRE_PRELOAD, fixture, type ChildService } from './helpers/child';
@@ -96,6 +98,41 @@ describe('node:cluster: one truth over every worker, with the preload alone', fu
       expect(sample(text, 'scanopy_metrics_cluster_workers', { state: 'answered' })).to.equal(3);
       expect(sample(text, 'scanopy_metrics_cluster_workers', { state: 'late' })).to.equal(0);
     }
+    // The total goes through the route's negotiation and compression like one process's metrics.
+    const om = await new Promise<{ type?: string; encoding?: string; text: string }>(
+      (resolve, reject) => {
+        const req = http.get(
+          `${service.url}/metrics`,
+          {
+            agent: false,
+            headers: {
+              Authorization: `Bearer ${TOKEN}`,
+              Accept: 'application/openmetrics-text;version=1.0.0',
+              'Accept-Encoding': 'gzip',
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                type: res.headers['content-type'],
+                encoding: res.headers['content-encoding'],
+                text: gunzipSync(Buffer.concat(chunks)).toString('utf8'),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+      },
+    );
+    expect(om.type).to.equal('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(om.encoding).to.equal('gzip');
+    expect(om.text.endsWith('# EOF\n')).to.equal(true);
+    expect(hosts(om.text)).to.equal(3000);
+    expect(eventsTotal(om.text, 'Host', 'created')).to.equal(150);
+    expect(sample(om.text, 'scanopy_metrics_cluster_workers', { state: 'answered' })).to.equal(3);
   });
 
   it('a worker killed with SIGKILL and replaced: the counters never go down, its requests stay', async () => {

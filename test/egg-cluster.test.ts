@@ -13,9 +13,10 @@ import { PrometheusServer, exactIncrease, freePort, waitUntil } from './helpers/
 
 const HOSTS = '/api/v1/hosts/:id';
 
-// Egg 4 (FIXTURE_EGG=egg) aggregates the same when run by hand, but this test does not pass with
-// it yet on this machine, so only Egg 3 runs here.
-for (const [title, egg, kill] of [['Egg.js 3', 'egg-3', true]] as const) {
+for (const [title, egg, kill] of [
+  ['Egg.js 3', 'egg-3', true],
+  ['Egg.js 4', 'egg', true],
+] as const) {
   describe(`${title} cluster mode: one truth over the app workers, with the preload alone`, function () {
     this.timeout(240_000);
     const children = new Children();

@@ -16,6 +16,11 @@ export interface MetricsListenerOptions {
   exclusive: boolean;
   /** Names the setting in the line logged when the port cannot be opened. */
   setting: string;
+  /**
+   * Called with the server before it listens: the preload marks it as the package's own, so
+   * that its answers are not taken for the service's (the "nothing instrumented" report).
+   */
+  own?: (server: http.Server) => void;
 }
 
 export interface MetricsListener {
@@ -46,6 +51,7 @@ export function startMetricsListener(
   });
   const handle = app.callback();
   const server = http.createServer((req, res) => void handle(req, res));
+  options.own?.(server);
   const listening = new Promise<number | undefined>((resolve) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       stderr(

@@ -5,7 +5,7 @@
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { loadSettings } from '../config/load';
 import type { LogLevel, Settings } from '../config/types';
-import { reportUninstrumented } from './uninstrumented';
+import { markOwnServer, reportUninstrumented } from './uninstrumented';
 import type { ScanopyMetrics } from '../scanopy-metrics';
 import {
   readTokenFile,
@@ -50,6 +50,7 @@ async function openListener(
       host: settings.host,
       exclusive: settings.perInstance,
       setting: settings.perInstance ? 'SCANOPY_METRICS_PORT_PER_INSTANCE' : 'SCANOPY_METRICS_PORT',
+      own: markOwnServer,
     },
     stderr,
   );

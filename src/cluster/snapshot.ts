@@ -1,7 +1,8 @@
 // A process's own metrics as plain data that crosses the IPC channel.
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import type { Counter, CounterSeries } from '../series/counter';
+import type { CounterSeries } from '../series/counter';
+import type { MetricHeader } from '../series/metric-header';
 import { Histogram, type HistogramSeries } from '../series/histogram';
 
 /**
@@ -32,7 +33,10 @@ export interface MetricSnapshot {
   sums?: number[];
 }
 
-export type OwnMetric = Counter | Histogram;
+/** A metric of the package's own that a snapshot reads: a histogram, or one value per series. */
+export type OwnMetric =
+  | Histogram
+  | { header(): MetricHeader; liveSeries(): Iterable<{ attributes: Attributes; value: number }> };
 
 const PAIR = '\u0002';
 const NEXT = '\u0001';

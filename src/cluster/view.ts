@@ -4,7 +4,7 @@ import { Counter, descriptorOf, type CounterSeries } from '../series/counter';
 import { Histogram, type HistogramSeries } from '../series/histogram';
 import type { MetricHeader } from '../series/metric-header';
 import type { Slicer } from './slices';
-import { attributesOf, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
+import { attributesOf, type MetricSnapshot, type Snapshot } from './snapshot';
 
 /** A counter or gauge whose series are set from the cluster's total, not recorded. */
 class TotalSum extends Counter {
@@ -127,14 +127,14 @@ export class TotalView {
    * Sets the view from `snapshot` (the parts of a metric, under one name, may come one after the
    * other), in stretches that `slicer` cuts, with a turn of the event loop between them.
    */
-  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly OwnMetric[]> {
+  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly (Counter | Histogram)[]> {
     const parts = new Map<string, MetricSnapshot[]>();
     for (const metric of snapshot.metrics) {
       const list = parts.get(metric.name);
       if (list === undefined) parts.set(metric.name, [metric]);
       else list.push(metric);
     }
-    const metrics: OwnMetric[] = [];
+    const metrics: (Counter | Histogram)[] = [];
     for (const [name, list] of parts) {
       let total = this.totals.get(name);
       if (total === undefined || !fits(total, list[0])) {

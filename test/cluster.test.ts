@@ -97,6 +97,13 @@ describe('node:cluster: one truth over every worker, with the preload alone', fu
       expect(eventsTotal(text, 'Host', 'created')).to.equal(150);
       expect(sample(text, 'scanopy_metrics_cluster_workers', { state: 'answered' })).to.equal(3);
       expect(sample(text, 'scanopy_metrics_cluster_workers', { state: 'late' })).to.equal(0);
+      // Gauges add up too: the one request in flight is this scrape, in the worker answering it.
+      expect(
+        sample(text, 'http_requests_in_flight', { method: 'GET', entity_type: 'anonymous' }),
+      ).to.equal(1);
+      expect(
+        sample(text, 'http_response_size_bytes_count', { method: 'GET', path: HOSTS }),
+      ).to.equal(3000);
     }
     // The total goes through the route's negotiation and compression like one process's metrics.
     const om = await new Promise<{ type?: string; encoding?: string; text: string }>(

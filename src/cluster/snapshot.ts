@@ -1,6 +1,6 @@
 // A process's own metrics as plain data that crosses the IPC channel.
 import type { Attributes } from '@opentelemetry/api';
-import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { HISTOGRAM_POINTS, SUM_POINTS } from '../series/data-kinds';
 import type { CounterSeries } from '../series/counter';
 import type { MetricHeader } from '../series/metric-header';
 import { Histogram, type HistogramSeries } from '../series/histogram';
@@ -70,10 +70,8 @@ export function attributesOf(key: string): Attributes {
 
 export function kindOf(metric: OwnMetric): MetricKind {
   const header = metric.header();
-  if (header.dataPointType === DataPointType.HISTOGRAM) return 'histogram';
-  return header.dataPointType === DataPointType.SUM && header.isMonotonic === true
-    ? 'counter'
-    : 'gauge';
+  if (header.dataPointType === HISTOGRAM_POINTS) return 'histogram';
+  return header.dataPointType === SUM_POINTS && header.isMonotonic === true ? 'counter' : 'gauge';
 }
 
 /** At most this many series go into one message over the IPC channel (about 100 KB of JSON). */

@@ -1,5 +1,5 @@
 // The cluster's total as metrics the serializer writes like the process's own.
-import { DataPointType } from '@opentelemetry/sdk-metrics';
+import { SUM_POINTS } from '../series/data-kinds';
 import { Counter, descriptorOf, type CounterSeries } from '../series/counter';
 import { Histogram, type HistogramSeries } from '../series/histogram';
 import type { MetricHeader } from '../series/metric-header';
@@ -47,7 +47,7 @@ class TotalSum extends Counter {
   override header(): MetricHeader {
     return {
       descriptor: descriptorOf(this.definition),
-      dataPointType: DataPointType.SUM,
+      dataPointType: SUM_POINTS,
       isMonotonic: this.monotonic,
     };
   }

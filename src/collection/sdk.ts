@@ -41,7 +41,7 @@ export interface Sdk {
 }
 
 /** The reader option's names of the instrument types. */
-const LIMIT_NAMES: Record<InstrumentType, string> = {
+const LIMIT_NAMES: Record<string, string | undefined> = {
   COUNTER: 'counter',
   GAUGE: 'gauge',
   HISTOGRAM: 'histogram',
@@ -49,7 +49,7 @@ const LIMIT_NAMES: Record<InstrumentType, string> = {
   OBSERVABLE_COUNTER: 'observableCounter',
   OBSERVABLE_GAUGE: 'observableGauge',
   OBSERVABLE_UP_DOWN_COUNTER: 'observableUpDownCounter',
-} as Record<InstrumentType, string>;
+};
 
 /** A reader that only answers `collect()`: the package serves the text itself, on the service's port. */
 class PullMetricReader extends MetricReader {
@@ -87,10 +87,10 @@ export function buildSdk(
     cardinalityLimits: {
       default: options.cardinalityLimit ?? DEFAULT_CARDINALITY_LIMIT,
       ...Object.fromEntries(
-        Object.entries(options.cardinalityLimitsByType ?? {}).map(([type, limit]) => [
-          LIMIT_NAMES[type as InstrumentType],
-          limit,
-        ]),
+        Object.entries(options.cardinalityLimitsByType ?? {}).flatMap(([type, limit]) => {
+          const name = LIMIT_NAMES[type];
+          return name === undefined ? [] : [[name, limit]];
+        }),
       ),
     },
   });

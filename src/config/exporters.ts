@@ -191,5 +191,8 @@ export function resolveExports(env: ExportEnv, file: ExportSettings | undefined)
       ),
     );
   }
-  return { prometheus: env.kinds.includes('prometheus'), push };
+  // `none` alone is what a host's own OTel SDK is told to stop exporting metrics; it switches
+  // off the package's pushes, not its route, which the token governs.
+  const noneAlone = env.kinds.length > 0 && env.kinds.every((kind) => kind === 'none');
+  return { prometheus: noneAlone || env.kinds.includes('prometheus'), push };
 }

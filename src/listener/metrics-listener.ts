@@ -52,16 +52,30 @@ export function startMetricsListener(
   const handle = app.callback();
   const server = http.createServer((req, res) => void handle(req, res));
   options.own?.(server);
+  let boundPort: number | undefined;
+  let reportedAcceptError = false;
   const listening = new Promise<number | undefined>((resolve) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      stderr(
-        `${PACKAGE_NAME}: ${options.setting}: cannot listen on ${options.host}:${options.port} (${error.code ?? error.message}); the metrics listener is off`,
-      );
-      resolve(undefined);
+    // On for good, not once: a listening server emits 'error' again whenever accepting a
+    // connection fails (EMFILE under load), and an 'error' without a listener would throw and
+    // take the service down.
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code ?? error.message;
+      if (boundPort === undefined) {
+        stderr(
+          `${PACKAGE_NAME}: ${options.setting}: cannot listen on ${options.host}:${options.port} (${reason}); the metrics listener is off`,
+        );
+        resolve(undefined);
+      } else if (!reportedAcceptError) {
+        reportedAcceptError = true;
+        stderr(
+          `${PACKAGE_NAME}: the metrics listener on ${options.host}:${boundPort} failed to accept a connection (${reason}); it goes on listening`,
+        );
+      }
     });
     server.listen({ port: options.port, host: options.host, exclusive: options.exclusive }, () => {
       const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+      boundPort = typeof address === 'object' && address !== null ? address.port : options.port;
+      resolve(boundPort);
     });
   });
   server.unref();

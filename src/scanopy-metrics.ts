@@ -12,7 +12,7 @@ import {
   DEFAULT_SCRAPE_TIMEOUT_MS,
   ScrapeSlots,
 } from './route/scrape-slots';
-import { parsePath } from './config/values';
+import { MAX_TIMER_MS, parsePath } from './config/values';
 import { negotiateFormat } from './exposition/negotiate';
 
 export interface ScanopyMetricsOptions extends PipelineOptions {
@@ -46,6 +46,15 @@ function wholeNumber(name: string, value: number | undefined, fallback: number):
     throw new TypeError(`createMetrics: ${name}: expected a whole number from 0 up, got ${value}`);
   }
   return value;
+}
+
+/** Milliseconds a Node timer can wait, 0 for never; throws naming the option. */
+function timerMs(name: string, value: number | undefined, fallback: number): number {
+  const ms = wholeNumber(name, value, fallback);
+  if (ms > MAX_TIMER_MS) {
+    throw new TypeError(`createMetrics: ${name}: expected at most ${MAX_TIMER_MS}, got ${ms}`);
+  }
+  return ms;
 }
 
 function tokenList(token: string | readonly string[] | undefined): readonly string[] {
@@ -84,7 +93,7 @@ export class ScanopyMetrics {
         options.maxConcurrentScrapes,
         DEFAULT_MAX_CONCURRENT_SCRAPES,
       ),
-      wholeNumber('scrapeTimeoutMs', options.scrapeTimeoutMs, DEFAULT_SCRAPE_TIMEOUT_MS),
+      timerMs('scrapeTimeoutMs', options.scrapeTimeoutMs, DEFAULT_SCRAPE_TIMEOUT_MS),
     );
     this.routeOnServicePort = options.routeOnServicePort ?? true;
   }

@@ -56,6 +56,25 @@ const CASES: Case[] = [
       `${file}: instrumentation/development.js.scanopy-metrics.auth_failures_per_minute: expected an integer from 0 to 9007199254740991, got 1152921504606847000${SUFFIX}`,
   },
   {
+    title: 'a SCANOPY_METRICS_SCRAPE_TIMEOUT_MS longer than a Node timer can wait',
+    env: () => ({ SCANOPY_METRICS_TOKEN: TOKEN, SCANOPY_METRICS_SCRAPE_TIMEOUT_MS: '9999999999' }),
+    line: () =>
+      `SCANOPY_METRICS_SCRAPE_TIMEOUT_MS: expected a whole number of milliseconds from 0 to 2147483647, got "9999999999"${SUFFIX}`,
+  },
+  {
+    title: 'an OTEL_METRIC_EXPORT_INTERVAL longer than a Node timer can wait',
+    env: () => ({ SCANOPY_METRICS_TOKEN: TOKEN, OTEL_METRIC_EXPORT_INTERVAL: '2147483648' }),
+    line: () =>
+      `OTEL_METRIC_EXPORT_INTERVAL: expected a whole number of milliseconds from 1 to 2147483647, got "2147483648"${SUFFIX}`,
+  },
+  {
+    title: 'scrape_timeout_ms longer than a Node timer can wait, in otel-config.yaml',
+    env: () => ({ SCANOPY_METRICS_TOKEN: TOKEN }),
+    file: "file_format: '1.0'\ninstrumentation/development:\n  js:\n    scanopy-metrics:\n      scrape_timeout_ms: 9999999999\n",
+    line: (file) =>
+      `${file}: instrumentation/development.js.scanopy-metrics.scrape_timeout_ms: expected a number <= 2147483647, got 9999999999${SUFFIX}`,
+  },
+  {
     title: 'a SCANOPY_METRICS_TOKEN longer than Node’s header limit',
     env: () => ({ SCANOPY_METRICS_TOKEN: LONG_TOKEN }),
     line: () =>

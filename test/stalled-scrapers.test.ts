@@ -172,5 +172,9 @@ describe('SCANOPY_METRICS_MAX_CONCURRENT_SCRAPES and SCANOPY_METRICS_SCRAPE_TIME
     expect(() => createMetrics({ token: TOKEN, maxConcurrentScrapes: -1 })).to.throw(
       'createMetrics: maxConcurrentScrapes: expected a whole number from 0 up',
     );
+    // Past 2^31 - 1 ms a Node timer fires after 1 ms: every scrape would be destroyed at once.
+    expect(() => createMetrics({ token: TOKEN, scrapeTimeoutMs: 2 ** 31 })).to.throw(
+      'createMetrics: scrapeTimeoutMs: expected at most 2147483647, got 2147483648',
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   parseKeyValueList,
   parsePath,
   parsePort,
+  parseTimerMs,
   type Parsed,
 } from './values';
 
@@ -77,7 +78,11 @@ export function readEnv(env: Record<string, string | undefined>): {
     parseCount,
     (v) => (settings.maxConcurrentScrapes = v),
   );
-  read('SCANOPY_METRICS_SCRAPE_TIMEOUT_MS', parseCount, (v) => (settings.scrapeTimeoutMs = v));
+  read(
+    'SCANOPY_METRICS_SCRAPE_TIMEOUT_MS',
+    (t) => parseTimerMs(t, 0),
+    (v) => (settings.scrapeTimeoutMs = v),
+  );
   read(
     'SCANOPY_METRICS_DURATION_ENTITY_TYPE',
     parseBoolean,

@@ -10,7 +10,7 @@ import {
   type PushReaderSettings,
   type TemporalityPreference,
 } from '../export/settings';
-import type { Parsed } from './values';
+import { parseTimerMs, type Parsed } from './values';
 
 export const EXPORTER_KINDS = ['prometheus', 'otlp', 'console', 'none'] as const;
 export type ExporterKind = (typeof EXPORTER_KINDS)[number];
@@ -108,13 +108,9 @@ export function parseTemporality(text: string): Parsed<TemporalityPreference> {
   return { error: `expected cumulative, delta or lowmemory, got "${text}"` };
 }
 
-/** Milliseconds, a whole number from 1 up. */
+/** Milliseconds, a whole number from 1 up to what a Node timer can wait. */
 export function parseMillis(text: string): Parsed<number> {
-  const v = text.trim();
-  if (!/^\d+$/.test(v) || Number(v) < 1) {
-    return { error: `expected a whole number of milliseconds from 1 up, got "${text}"` };
-  }
-  return { value: Number(v) };
+  return parseTimerMs(text, 1);
 }
 
 type Read = <T>(name: string, parse: (text: string) => Parsed<T>, use: (v: T) => void) => void;

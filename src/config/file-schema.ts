@@ -3,7 +3,7 @@
 import { any, arr, bool, empty, num, obj, str, type Schema } from './schema';
 import { PACKAGE_NAME } from '../version';
 import { EXPORTER_KEYS } from './exporter-keys';
-import { LOG_LEVELS } from './values';
+import { LOG_LEVELS, MAX_TIMER_MS } from './values';
 
 const INSTRUMENT_TYPES = [
   'counter',
@@ -93,8 +93,8 @@ export const FILE: Schema = obj(
             ),
             periodic: obj(
               {
-                interval: num({ integer: true, min: 1 }),
-                timeout: num({ integer: true, min: 1 }),
+                interval: num({ integer: true, min: 1, max: MAX_TIMER_MS }),
+                timeout: num({ integer: true, min: 1, max: MAX_TIMER_MS }),
                 exporter: obj({
                   otlp_http: obj(
                     {
@@ -102,7 +102,7 @@ export const FILE: Schema = obj(
                       headers: arr(obj({ name: str(), value: str() }, { required: ['name'] })),
                       headers_list: str(),
                       compression: str(['gzip', 'none']),
-                      timeout: num({ integer: true, min: 1 }),
+                      timeout: num({ integer: true, min: 1, max: MAX_TIMER_MS }),
                       encoding: str(['protobuf', 'json']),
                       temporality_preference: str(['cumulative', 'delta', 'low_memory']),
                       default_histogram_aggregation: str(['explicit_bucket_histogram']),
@@ -129,7 +129,7 @@ export const FILE: Schema = obj(
               entity_type_key: str(),
               auth_failures_per_minute: num({ integer: true, min: 0 }),
               max_concurrent_scrapes: num({ integer: true, min: 0 }),
-              scrape_timeout_ms: num({ integer: true, min: 0 }),
+              scrape_timeout_ms: num({ integer: true, min: 0, max: MAX_TIMER_MS }),
               duration_entity_type: bool,
               enabled_instrumentations: arr(str(['http', 'runtime-node'])),
               events: obj({

@@ -5,7 +5,7 @@
  */
 export type Schema =
   | { kind: 'string'; oneOf?: readonly string[] }
-  | { kind: 'number'; integer?: boolean; min?: number }
+  | { kind: 'number'; integer?: boolean; min?: number; max?: number }
   | { kind: 'boolean' }
   | { kind: 'array'; items: Schema }
   | {
@@ -22,7 +22,7 @@ export type Schema =
   | { kind: 'any' };
 
 export const str = (oneOf?: readonly string[]): Schema => ({ kind: 'string', oneOf });
-export const num = (opts: { integer?: boolean; min?: number } = {}): Schema => ({
+export const num = (opts: { integer?: boolean; min?: number; max?: number } = {}): Schema => ({
   kind: 'number',
   ...opts,
 });
@@ -78,6 +78,9 @@ export function validate(value: unknown, schema: Schema, path = ''): string[] {
       }
       if (schema.min !== undefined && value < schema.min) {
         return [`${where}: expected a number >= ${schema.min}, got ${value}`];
+      }
+      if (schema.max !== undefined && value > schema.max) {
+        return [`${where}: expected a number <= ${schema.max}, got ${value}`];
       }
       return [];
     case 'boolean':

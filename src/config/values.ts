@@ -59,6 +59,26 @@ export function parseCount(text: string): Parsed<number> {
   return { value };
 }
 
+/**
+ * The longest delay a Node timer takes: a longer one fires after 1 ms instead (with a
+ * TimeoutOverflowWarning), so a timeout meant as "very long" would destroy every scrape at once
+ * and an export interval would export every millisecond.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A whole number of milliseconds from `min` up to what a Node timer can wait. */
+export function parseTimerMs(text: string, min: number): Parsed<number> {
+  const v = text.trim();
+  const value = Number(v);
+  if (!/^\d+$/.test(v) || value < min || value > MAX_TIMER_MS) {
+    const got = v.length > 32 ? `a number of ${v.length} digits` : `"${text}"`;
+    return {
+      error: `expected a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}, got ${got}`,
+    };
+  }
+  return { value };
+}
+
 /** `key1=value1,key2=value2`, values percent-decoded (OTEL_RESOURCE_ATTRIBUTES' format). */
 export function parseKeyValueList(text: string): Parsed<Record<string, string>> {
   const out: Record<string, string> = {};

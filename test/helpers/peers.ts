@@ -4,10 +4,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './prometheus-server';
 
 export const PROMETHEUS = process.env.PROMETHEUS ?? 'prometheus';
 export const VICTORIA_METRICS = process.env.VICTORIA_METRICS ?? 'victoria-metrics';
@@ -59,16 +59,7 @@ export function tail(text: string, chars = 3000): string {
   return text.length > chars ? `...${text.slice(-chars)}` : text;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Polls `check` until it returns something; a wait for a condition, not a timing assertion. */
 export async function waitFor<T>(

@@ -4,14 +4,20 @@ import { diag } from '@opentelemetry/api';
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
 import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
-import { Totals } from './totals';
+import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
+import { Totals, type Mismatches } from './totals';
 
 export const CLUSTER_WORKERS = 'scanopy_metrics_cluster_workers';
 export const CLUSTER_LATE_SNAPSHOTS = 'scanopy_metrics_cluster_late_snapshots_total';
+export const CLUSTER_RETAINED_SERIES = 'scanopy_metrics_cluster_retained_series';
+export const CLUSTER_REBUCKETED = 'scanopy_metrics_cluster_rebucketed';
+export const CLUSTER_UNMERGED_SERIES = 'scanopy_metrics_cluster_unmerged_series';
 
 export interface ClusterPrimaryOptions {
   /** How long a gather waits for the workers' snapshots before using their last ones. */
   timeoutMs: number;
+  /** Where the one line per mismatched metric goes (stderr). */
+  warn?: (line: string) => void;
 }
 
 interface Member {
@@ -62,8 +68,16 @@ function send(worker: Worker, message: ClusterMessage): void {
  */
 export class ClusterPrimary {
   private readonly members = new Map<number, Member>();
-  /** Last snapshots of the workers that exited (only a gather adds to it, one at a time). */
-  private readonly retired = new Totals();
+  /**
+   * The exited workers folded into one total per series (only a gather adds to it, one at a
+   * time): it grows with the label sets, not with the workers that come and go, and holds at
+   * most `retainedLimit` series per metric (more go to the metric's overflow series).
+   */
+  private readonly retired = new Totals((name) => this.retainedLimit(name));
+  /** Per metric, the most series one worker's snapshot held. */
+  private readonly widest = new Map<string, number>();
+  /** The metrics already named on stderr for a mismatch. */
+  private readonly told = new Set<string>();
   /** Last snapshots of workers that exited since the previous gather. */
   private readonly retiring: Snapshot[] = [];
   private exited = 0;
@@ -106,6 +120,7 @@ export class ClusterPrimary {
           for (const part of message.snapshot.metrics) member.incoming.metrics.push(part);
           if (!message.done) return;
           member.last = { metrics: member.incoming.metrics };
+          this.measure(member.last);
           member.lastRound = message.round;
           member.incoming = undefined;
           if (message.round === this.round) member.answered?.();
@@ -120,6 +135,22 @@ export class ClusterPrimary {
         }
       }
     });
+  }
+
+  private measure(snapshot: Snapshot): void {
+    const counts = new Map<string, number>();
+    for (const m of snapshot.metrics) counts.set(m.name, (counts.get(m.name) ?? 0) + m.keys.length);
+    for (const [name, n] of counts) {
+      if (n > (this.widest.get(name) ?? 0)) this.widest.set(name, n);
+    }
+  }
+
+  /**
+   * Series kept from exited workers per metric: twice the most one worker held (workers of one
+   * service mostly share their label sets), and never fewer than the default cardinality limit.
+   */
+  private retainedLimit(name: string): number {
+    return Math.max(DEFAULT_CARDINALITY_LIMIT, 2 * (this.widest.get(name) ?? 0));
   }
 
   private retire(worker: Worker): void {
@@ -169,20 +200,85 @@ export class ClusterPrimary {
       if (member.last !== undefined) live.push(member.last);
     }
     this.lateSnapshots += late;
-    const self = { metrics: this.selfMetrics(answered, late) };
 
     const slicer = new Slicer();
     for (const snapshot of retiring) await this.retired.addSliced(snapshot, slicer, true);
     const totals = new Totals();
     for (const part of this.retired.parts()) await totals.addSliced(part, slicer);
     for (const snapshot of live) await totals.addSliced(snapshot, slicer);
-    totals.add(self);
+    const self = this.selfMetrics(answered, late);
     slicer.note();
+    // What the kept total met when it folded exited workers counts as well as this gather's.
+    const mismatches: Mismatches = {
+      rebucketed: new Set([...this.retired.mismatches.rebucketed, ...totals.mismatches.rebucketed]),
+      unmerged: new Map(this.retired.mismatches.unmerged),
+    };
+    for (const [name, n] of totals.mismatches.unmerged) {
+      mismatches.unmerged.set(name, (mismatches.unmerged.get(name) ?? 0) + n);
+    }
+    this.tell(mismatches);
+    totals.add({ metrics: [...self, ...this.mismatchMetrics(mismatches)] });
     return totals;
+  }
+
+  /** One line on stderr per metric the first time its workers' data do not add up as such. */
+  private tell({ rebucketed, unmerged }: Mismatches): void {
+    const warn = this.options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+    for (const name of rebucketed) {
+      if (this.told.has(name)) continue;
+      this.told.add(name);
+      warn(
+        `scanopy-metrics: cluster: the workers' histogram ${name} has different buckets (a worker started with another configuration); the total is served on the bounds they all have (${CLUSTER_REBUCKETED})`,
+      );
+    }
+    for (const name of unmerged.keys()) {
+      if (this.told.has(name)) continue;
+      this.told.add(name);
+      warn(
+        `scanopy-metrics: cluster: the workers' metric ${name} is not of one kind; the series of the other kind are left out of the total and counted in ${CLUSTER_UNMERGED_SERIES}`,
+      );
+    }
+  }
+
+  private mismatchMetrics({ rebucketed, unmerged }: Mismatches): MetricSnapshot[] {
+    const metrics: MetricSnapshot[] = [];
+    if (rebucketed.size > 0) {
+      const names = [...rebucketed];
+      metrics.push({
+        name: CLUSTER_REBUCKETED,
+        description:
+          "Histograms whose workers' buckets differ, summed on the bounds they all have (1 per metric)",
+        unit: '',
+        kind: 'gauge',
+        keys: names.map((metric) => labelKey({ metric })),
+        values: names.map(() => 1),
+      });
+    }
+    if (unmerged.size > 0) {
+      metrics.push({
+        name: CLUSTER_UNMERGED_SERIES,
+        description:
+          'Series left out of the last cluster total: their metric is of another kind in another worker',
+        unit: '',
+        kind: 'gauge',
+        keys: [...unmerged.keys()].map((metric) => labelKey({ metric })),
+        values: [...unmerged.values()],
+      });
+    }
+    return metrics;
   }
 
   private selfMetrics(answered: number, late: number): MetricSnapshot[] {
     return [
+      {
+        name: CLUSTER_RETAINED_SERIES,
+        description:
+          'Series kept from exited workers, one per label set however many workers exited (memory held for them)',
+        unit: '',
+        kind: 'gauge',
+        keys: [''],
+        values: [this.retired.size],
+      },
       {
         name: CLUSTER_WORKERS,
         description:

@@ -1,5 +1,6 @@
 // Sums of snapshots, series by series.
-import { PART_SERIES, type MetricSnapshot, type Snapshot } from './snapshot';
+import { OVERFLOW_ATTRIBUTES } from '../series/series-map';
+import { labelKey, PART_SERIES, type MetricSnapshot, type Snapshot } from './snapshot';
 import type { Slicer } from './slices';
 
 interface Sum {
@@ -14,27 +15,74 @@ interface Buckets {
   values: Map<string, number[]>;
 }
 
+/** The overflow series' key, as a worker's snapshot names it. */
+const OVERFLOW_KEY = labelKey(
+  Object.fromEntries(Object.entries(OVERFLOW_ATTRIBUTES).map(([k, v]) => [k, String(v)])),
+);
+
 type Accumulated = (Sum | Buckets) & { name: string; description: string; unit: string };
+
+/** What could not be added exactly, by metric name: for a self-metric and one line on stderr. */
+export interface Mismatches {
+  /** Histograms whose workers' buckets differ: summed on the bounds they all have. */
+  rebucketed: Set<string>;
+  /** Series of a metric whose kind differs from the first seen under its name, left out. */
+  unmerged: Map<string, number>;
+}
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** The bounds both lists have, in order. */
+function commonBounds(a: readonly number[], b: readonly number[]): number[] {
+  const inB = new Set(b);
+  return a.filter((v) => inB.has(v));
+}
+
+/**
+ * For each bucket of `from` (its bounds, then `+Inf`), the bucket of `to` it falls in, where `to`
+ * holds only bounds of `from`: a count at or below a bound of `to` is in that bucket exactly.
+ */
+function bucketMap(from: readonly number[], to: readonly number[]): number[] {
+  const map: number[] = [];
+  let j = 0;
+  for (let b = 0; b < from.length; b++) {
+    while (j < to.length && to[j] < from[b]) j++;
+    map.push(j);
+  }
+  map.push(to.length);
+  return map;
+}
+
 /**
  * Sums of snapshots, series by series (same metric name and labels). Metrics keep the order in
- * which they were first seen. A histogram whose buckets differ from the first one seen under its
- * name (workers configured differently) cannot be added and is left out of the sum.
+ * which they were first seen. Histograms whose buckets differ between workers (a worker started
+ * with another configuration) are summed exactly on the bounds they have in common (their counts,
+ * sums and the buckets at those bounds stay exact; the resolution is what is lost), and
+ * `mismatches` says so. A metric of another kind than the first one seen under its name cannot be
+ * added: its series are counted in `mismatches`, never silently left out.
  */
 export class Totals {
   private readonly metrics = new Map<string, Accumulated>();
+  readonly mismatches: Mismatches = { rebucketed: new Set(), unmerged: new Map() };
+
+  /**
+   * `limit`, when given: most series kept per metric name; the values of further label sets are
+   * added to the metric's overflow series (as OTel's cardinality limit does), so that a total
+   * kept for long holds bounded memory whatever label sets come and go.
+   */
+  constructor(private readonly limit?: (name: string) => number) {}
 
   /** Adds `snapshot`; `monotonicOnly` leaves out gauges (a gone worker's gauge is no longer true). */
   add(snapshot: Snapshot, monotonicOnly = false): this {
     for (const metric of snapshot.metrics) {
       if (monotonicOnly && metric.kind === 'gauge') continue;
-      const into = this.into(metric);
-      if (into !== undefined)
-        for (let i = 0; i < metric.keys.length; i++) addSeries(into, metric, i);
+      const target = this.into(metric);
+      if (target === undefined) continue;
+      for (let i = 0; i < metric.keys.length; i++) {
+        addSeries(target.into, metric, i, target.map, this.keyFor(target.into, metric.keys[i]));
+      }
     }
     return this;
   }
@@ -43,18 +91,34 @@ export class Totals {
   async addSliced(snapshot: Snapshot, slicer: Slicer, monotonicOnly = false): Promise<this> {
     for (const metric of snapshot.metrics) {
       if (monotonicOnly && metric.kind === 'gauge') continue;
-      const into = this.into(metric);
-      if (into === undefined) continue;
+      const target = this.into(metric);
+      if (target === undefined) continue;
       for (let i = 0; i < metric.keys.length; i++) {
-        addSeries(into, metric, i);
+        addSeries(target.into, metric, i, target.map, this.keyFor(target.into, metric.keys[i]));
         if (slicer.due()) await slicer.next();
       }
     }
     return this;
   }
 
-  /** The accumulator of `metric`'s name, unless `metric` cannot be added to it. */
-  private into(metric: MetricSnapshot): Accumulated | undefined {
+  /** `key`, or the overflow series' key once the metric holds `limit` series. */
+  private keyFor(into: Accumulated, key: string): string {
+    if (this.limit === undefined || into.values.has(key)) return key;
+    return into.values.size < this.limit(into.name) - 1 ? key : OVERFLOW_KEY;
+  }
+
+  /** How many series the total holds (what a kept total costs in memory). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.metrics.values()) n += m.values.size;
+    return n;
+  }
+
+  /**
+   * The accumulator of `metric`'s name, and for a histogram of other buckets the map of its
+   * buckets onto the accumulator's; undefined when `metric` cannot be added to it.
+   */
+  private into(metric: MetricSnapshot): { into: Accumulated; map?: number[] } | undefined {
     let into = this.metrics.get(metric.name);
     if (into === undefined) {
       const base = { name: metric.name, description: metric.description, unit: metric.unit };
@@ -64,13 +128,19 @@ export class Totals {
           : { ...base, kind: metric.kind, values: new Map() };
       this.metrics.set(metric.name, into);
     }
-    if (into.kind !== metric.kind) return undefined;
-    if (into.kind === 'histogram' && !sameBounds(into.boundaries, metric.boundaries ?? [])) {
+    if (into.kind !== metric.kind) {
+      const { unmerged } = this.mismatches;
+      unmerged.set(metric.name, (unmerged.get(metric.name) ?? 0) + metric.keys.length);
       return undefined;
     }
-    return into;
+    if (into.kind !== 'histogram') return { into };
+    const bounds = metric.boundaries ?? [];
+    if (sameBounds(into.boundaries, bounds)) return { into };
+    this.mismatches.rebucketed.add(metric.name);
+    const common = commonBounds(into.boundaries, bounds);
+    if (!sameBounds(common, into.boundaries)) rebucket(into, common);
+    return { into, map: bucketMap(bounds, common) };
   }
-
   /** The whole total as one snapshot. */
   snapshot(): Snapshot {
     const metrics: MetricSnapshot[] = [];
@@ -118,18 +188,44 @@ function startPart(
     : { ...base, kind: m.kind, keys: [], values: [] };
 }
 
-/** Adds series `i` of `metric` into `into` (of the same kind and buckets). */
-function addSeries(into: Accumulated, metric: MetricSnapshot, i: number): void {
-  const key = metric.keys[i];
+/** Moves every series of `into` onto `bounds` (bounds it already has), in place. */
+function rebucket(into: Buckets, bounds: number[]): void {
+  const map = bucketMap(into.boundaries, bounds);
+  const width = into.boundaries.length + 1;
+  for (const [key, acc] of into.values) {
+    const moved = new Array<number>(bounds.length + 2).fill(0);
+    for (let b = 0; b < width; b++) moved[map[b]] += acc[b];
+    moved[bounds.length + 1] = acc[width];
+    into.values.set(key, moved);
+  }
+  into.boundaries = bounds;
+}
+
+/**
+ * Adds series `i` of `metric` into `into` (of the same kind); `map` puts a histogram's buckets
+ * onto `into`'s when they differ.
+ */
+function addSeries(
+  into: Accumulated,
+  metric: MetricSnapshot,
+  i: number,
+  map: number[] | undefined,
+  key: string,
+): void {
   if (into.kind === 'histogram') {
     const width = into.boundaries.length + 1;
+    const from = map === undefined ? width : map.length;
     const counts = metric.counts ?? [];
     let acc = into.values.get(key);
     if (acc === undefined) {
       acc = new Array<number>(width + 1).fill(0);
       into.values.set(key, acc);
     }
-    for (let b = 0; b < width; b++) acc[b] += counts[i * width + b];
+    if (map === undefined) {
+      for (let b = 0; b < width; b++) acc[b] += counts[i * width + b];
+    } else {
+      for (let b = 0; b < from; b++) acc[map[b]] += counts[i * from + b];
+    }
     acc[width] += (metric.sums ?? [])[i];
   } else {
     into.values.set(key, (into.values.get(key) ?? 0) + (metric.values ?? [])[i]);

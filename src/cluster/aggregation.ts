@@ -13,6 +13,9 @@ export interface ClusterSettings {
   timeoutMs: number;
 }
 
+/** The metrics a scrape serves (the process's own, or the cluster's total). */
+type Served = ReturnType<MetricsPipeline['localMetrics']>;
+
 /** What a worker adds to the primary's wait before it gives up on the primary. */
 const WORKER_MARGIN_MS = 2000;
 
@@ -34,11 +37,15 @@ export function startClusterAggregation(
   });
   const view = new TotalView();
   const stop = worker.start();
-  pipeline.setOwnMetricsSource(async () => {
+  // Scrapes that arrive while a total is on its way share it, whatever format each one writes:
+  // one gather, one set of metric objects, which no later total changes.
+  let shared: Promise<Served> | undefined;
+  const total = async (): Promise<Served> => {
     await worker.ready;
     if (!worker.aggregated) return pipeline.localMetrics();
     return view.update(await worker.gather(), new Slicer());
-  });
+  };
+  pipeline.setOwnMetricsSource(() => (shared ??= total().finally(() => (shared = undefined))));
   return () => {
     stop();
     pipeline.setOwnMetricsSource(undefined);

@@ -1,4 +1,5 @@
 // The cluster's total as metrics the serializer writes like the process's own.
+import type { Attributes } from '@opentelemetry/api';
 import { SUM_POINTS } from '../series/data-kinds';
 import { Counter, descriptorOf, type CounterSeries } from '../series/counter';
 import { Histogram, type HistogramSeries } from '../series/histogram';
@@ -6,13 +7,12 @@ import type { MetricHeader } from '../series/metric-header';
 import type { Slicer } from './slices';
 import { attributesOf, type MetricSnapshot, type Snapshot } from './snapshot';
 
-/** A counter or gauge whose series are set from the cluster's total, not recorded. */
+/** A counter or gauge of one total: its series are set from the total, never recorded. */
 class TotalSum extends Counter {
-  readonly sums = new Map<string, CounterSeries>();
-
   constructor(
     metric: MetricSnapshot,
     private readonly monotonic: boolean,
+    readonly sums: ReadonlyMap<string, CounterSeries>,
   ) {
     super({
       name: metric.name,
@@ -20,28 +20,6 @@ class TotalSum extends Counter {
       unit: metric.unit,
       labelNames: [],
     });
-  }
-
-  private seen = new Set<string>();
-
-  begin(): void {
-    this.seen = new Set();
-  }
-
-  apply(metric: MetricSnapshot, i: number): void {
-    const key = metric.keys[i];
-    this.seen.add(key);
-    let s = this.sums.get(key);
-    if (s === undefined) {
-      s = { attributes: attributesOf(key), value: 0 };
-      this.sums.set(key, s);
-    }
-    s.value = (metric.values ?? [])[i];
-  }
-
-  /** A gauge's series can go (its worker exited); a counter's never do. */
-  end(): void {
-    for (const key of this.sums.keys()) if (!this.seen.has(key)) this.sums.delete(key);
   }
 
   override header(): MetricHeader {
@@ -57,10 +35,12 @@ class TotalSum extends Counter {
   }
 }
 
+/** A histogram of one total. */
 class TotalHistogram extends Histogram {
-  readonly buckets = new Map<string, HistogramSeries>();
-
-  constructor(metric: MetricSnapshot) {
+  constructor(
+    metric: MetricSnapshot,
+    readonly buckets: ReadonlyMap<string, HistogramSeries>,
+  ) {
     super({
       name: metric.name,
       description: metric.description,
@@ -70,32 +50,6 @@ class TotalHistogram extends Histogram {
     });
   }
 
-  begin(): void {}
-
-  apply(metric: MetricSnapshot, i: number): void {
-    const width = this.boundaries.length + 1;
-    const counts = metric.counts ?? [];
-    const key = metric.keys[i];
-    let s = this.buckets.get(key);
-    if (s === undefined) {
-      s = {
-        attributes: attributesOf(key),
-        counts: new Array<number>(width).fill(0),
-        sum: 0,
-        count: 0,
-        min: Infinity,
-        max: -Infinity,
-      };
-      this.buckets.set(key, s);
-    }
-    let count = 0;
-    for (let b = 0; b < width; b++) count += s.counts[b] = counts[i * width + b];
-    s.count = count;
-    s.sum = (metric.sums ?? [])[i];
-  }
-
-  end(): void {}
-
   override liveSeries(): Iterable<HistogramSeries> {
     return this.buckets.values();
   }
@@ -103,29 +57,32 @@ class TotalHistogram extends Histogram {
 
 type Total = TotalSum | TotalHistogram;
 
-function fits(total: Total, metric: MetricSnapshot): boolean {
-  if (total instanceof TotalHistogram) {
-    const bounds = metric.boundaries ?? [];
-    return (
-      metric.kind === 'histogram' &&
-      bounds.length === total.boundaries.length &&
-      bounds.every((b, i) => b === total.boundaries[i])
-    );
-  }
-  return metric.kind !== 'histogram' && (metric.kind === 'counter') === total.header().isMonotonic;
+function sameBounds(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** What a metric name held in the last total: its kind, buckets and series. */
+interface Previous {
+  kind: MetricSnapshot['kind'];
+  boundaries?: readonly number[];
+  series: ReadonlyMap<string, CounterSeries | HistogramSeries>;
 }
 
 /**
- * The cluster's total as metrics the serializer writes like the process's own. The series objects
- * live from one scrape to the next, so the serializer's label text cache (by attributes object)
- * keeps working.
+ * The cluster's total as metrics the serializer writes like the process's own. Each update makes
+ * new metric and series objects and changes none it handed out before: a scrape still writing the
+ * previous total (the serializer yields between slices) reads it whole, never half of the next.
+ * The attributes objects live from one total to the next, so that the serializer's label text
+ * cache (by attributes object) keeps working.
  */
 export class TotalView {
-  private readonly totals = new Map<string, Total>();
+  private previous = new Map<string, Previous>();
 
   /**
-   * Sets the view from `snapshot` (the parts of a metric, under one name, may come one after the
-   * other), in stretches that `slicer` cuts, with a turn of the event loop between them.
+   * The metrics of `snapshot` (the parts of a metric, under one name, may come one after the
+   * other), made in stretches that `slicer` cuts, with a turn of the event loop between them.
    */
   async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly (Counter | Histogram)[]> {
     const parts = new Map<string, MetricSnapshot[]>();
@@ -134,27 +91,62 @@ export class TotalView {
       if (list === undefined) parts.set(metric.name, [metric]);
       else list.push(metric);
     }
-    const metrics: (Counter | Histogram)[] = [];
+    const metrics: Total[] = [];
+    const next = new Map<string, Previous>();
     for (const [name, list] of parts) {
-      let total = this.totals.get(name);
-      if (total === undefined || !fits(total, list[0])) {
-        total =
-          list[0].kind === 'histogram'
-            ? new TotalHistogram(list[0])
-            : new TotalSum(list[0], list[0].kind === 'counter');
-        this.totals.set(name, total);
-      }
-      total.begin();
+      const first = list[0];
+      const before = this.previous.get(name);
+      const same =
+        before !== undefined &&
+        before.kind === first.kind &&
+        sameBounds(before.boundaries, first.boundaries);
+      const series = new Map<string, CounterSeries | HistogramSeries>();
       for (const metric of list) {
-        if (!fits(total, metric)) continue;
+        if (metric.kind !== first.kind || !sameBounds(metric.boundaries, first.boundaries))
+          continue;
+        const width = (first.boundaries?.length ?? 0) + 1;
         for (let i = 0; i < metric.keys.length; i++) {
-          total.apply(metric, i);
+          const key = metric.keys[i];
+          const attributes: Attributes =
+            (same ? before.series.get(key)?.attributes : undefined) ?? attributesOf(key);
+          series.set(
+            key,
+            first.kind === 'histogram'
+              ? histogramSeries(metric, i, width, attributes)
+              : {
+                  attributes,
+                  value: (metric.values ?? [])[i],
+                },
+          );
           if (slicer?.due()) await slicer.next();
         }
       }
-      total.end();
-      metrics.push(total);
+      // A counter's or histogram's series never go (a total missing one is a worker's snapshot
+      // not there yet); a gauge's can (its worker exited).
+      if (same && first.kind !== 'gauge') {
+        for (const [key, s] of before.series) if (!series.has(key)) series.set(key, s);
+      }
+      metrics.push(
+        first.kind === 'histogram'
+          ? new TotalHistogram(first, series as Map<string, HistogramSeries>)
+          : new TotalSum(first, first.kind === 'counter', series as Map<string, CounterSeries>),
+      );
+      next.set(name, { kind: first.kind, boundaries: first.boundaries, series });
     }
+    this.previous = next;
     return metrics;
   }
+}
+
+function histogramSeries(
+  metric: MetricSnapshot,
+  i: number,
+  width: number,
+  attributes: Attributes,
+): HistogramSeries {
+  const all = metric.counts ?? [];
+  const counts = all.slice(i * width, (i + 1) * width);
+  let count = 0;
+  for (const c of counts) count += c;
+  return { attributes, counts, sum: (metric.sums ?? [])[i], count, min: Infinity, max: -Infinity };
 }

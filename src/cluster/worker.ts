@@ -40,8 +40,14 @@ export class ClusterWorker {
   readonly ready: Promise<void>;
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
-  /** The snapshot being sent, part by part; the next one waits for it. */
-  private answering: Promise<void> = Promise.resolve();
+  /** Whether a snapshot is being sent, part by part. */
+  private answering = false;
+  /**
+   * The newest round asked for while a snapshot was being sent: it is answered next, and the
+   * rounds before it not at all (one snapshot, the newest, answers them), so that a worker slower
+   * than the scrapes holds one request at most, never a queue of them.
+   */
+  private queued: number | undefined;
 
   constructor(
     private readonly channel: WorkerChannel,
@@ -101,8 +107,8 @@ export class ClusterWorker {
         this.settleReady?.();
         break;
       case 'collect': {
-        const round = message.round;
-        this.answering = this.answering.then(() => this.answer(round));
+        if (this.answering) this.queued = Math.max(this.queued ?? 0, message.round);
+        else void this.answerFrom(message.round);
         break;
       }
       case 'total': {
@@ -116,6 +122,18 @@ export class ClusterWorker {
         break;
       }
     }
+  }
+
+  /** Answers `round`, then the newest round asked for meanwhile, if any. */
+  private async answerFrom(round: number): Promise<void> {
+    this.answering = true;
+    let next: number | undefined = round;
+    while (next !== undefined) {
+      await this.answer(next);
+      next = this.queued;
+      this.queued = undefined;
+    }
+    this.answering = false;
   }
 
   /** Sends this process's snapshot for `round`, a part at a time, a turn of the loop apart. */

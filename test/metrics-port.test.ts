@@ -1,7 +1,9 @@
 // The metrics route on a port of its own (issue 10, item 3): SCANOPY_METRICS_PORT and _HOST,
 // SCANOPY_METRICS_ON_SERVICE_PORT, SCANOPY_METRICS_PORT_PER_INSTANCE, with the same auth and
 // route behaviour as on the service's port.
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { expect } from './helpers/chai';
 import { Children, REQUIRE_PRELOAD, fixture } from './helpers/child';
 import { requestsTotal, series } from './helpers/exposition';
@@ -123,6 +125,34 @@ describe('the metrics route on a port of its own (SCANOPY_METRICS_PORT)', () => 
         `scanopy-metrics: SCANOPY_METRICS_PORT: cannot listen on 127.0.0.1:${port} (EADDRINUSE); the metrics listener is off`,
       );
       expect((await get(service.url, '/api/v1/hosts/2')).status).to.equal(200);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('a port set in otel-config.yaml that is taken: the line names the file key, not the variable', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const cwd = children.tempDir();
+      writeFileSync(
+        path.join(cwd, 'otel-config.yaml'),
+        `file_format: '1.0'\nmeter_provider:\n  readers:\n    - pull:\n        exporter:\n          prometheus/development:\n            port: ${port}\n`,
+      );
+      const service = await children.start({
+        fixture: fixture('service.cjs'),
+        nodeArgs: REQUIRE_PRELOAD,
+        env: { SCANOPY_METRICS_TOKEN: TOKEN },
+        cwd,
+      });
+      expect((await get(service.url, '/api/v1/hosts/1')).status).to.equal(200);
+      const line = await waitUntil('the listener error line', () =>
+        Promise.resolve(service.stderrLines().find((l) => l.includes('cannot listen'))),
+      );
+      expect(line).to.equal(
+        `scanopy-metrics: meter_provider.readers[0].pull.exporter.prometheus/development.port: cannot listen on 127.0.0.1:${port} (EADDRINUSE); the metrics listener is off`,
+      );
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -273,7 +273,12 @@ export function readConfigFile(
       if (port > 65535) {
         problems.push(`${at}.port: expected a port number from 1 to 65535, got ${port}`);
       }
-      settings.listener = { port, host: host ?? '127.0.0.1', perInstance: false };
+      settings.listener = {
+        port,
+        host: host ?? '127.0.0.1',
+        perInstance: false,
+        setting: `${at}.port`,
+      };
     }
     const scope = readWithout(prometheus, SCOPE_INFO);
     const target = readWithout(prometheus, TARGET_INFO);

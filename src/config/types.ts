@@ -78,4 +78,6 @@ export interface ListenerSettings {
   host: string;
   /** SCANOPY_METRICS_PORT_PER_INSTANCE: add NODE_APP_INSTANCE to the port, a listener per worker. */
   perInstance: boolean;
+  /** The file key the port was set by, to name in a message; unset: SCANOPY_METRICS_PORT. */
+  setting?: string;
 }

@@ -49,7 +49,9 @@ async function openListener(
       port,
       host: settings.host,
       exclusive: settings.perInstance,
-      setting: settings.perInstance ? 'SCANOPY_METRICS_PORT_PER_INSTANCE' : 'SCANOPY_METRICS_PORT',
+      setting:
+        settings.setting ??
+        (settings.perInstance ? 'SCANOPY_METRICS_PORT_PER_INSTANCE' : 'SCANOPY_METRICS_PORT'),
       own: markOwnServer,
     },
     stderr,

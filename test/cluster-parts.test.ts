@@ -83,3 +83,95 @@ describe('cluster snapshots in parts', () => {
     expect(r4.sum).to.be.closeTo(6 * 0.004, 1e-12);
   });
 });
+
+/** A histogram snapshot of one series (`path`), bounds `boundaries`, bucket `counts` and `sum`. */
+function histogram(boundaries: number[], counts: number[], sum: number): Snapshot {
+  return {
+    metrics: [
+      {
+        name: 'http_request_duration_seconds',
+        description: 'd',
+        unit: 's',
+        kind: 'histogram',
+        boundaries,
+        keys: ['path\u0002/a'],
+        counts,
+        sums: [sum],
+      },
+    ],
+  };
+}
+
+describe('cluster totals of workers that differ', () => {
+  it('histograms of other buckets add up exactly on the bounds they share, and say so', async () => {
+    const totals = new Totals();
+    totals.add(histogram([1, 2, 5], [1, 2, 3, 4], 40)); // 10 observations
+    await totals.addSliced(histogram([1, 5, 10], [5, 6, 7, 8], 200), new Slicer(0)); // 26
+    totals.add(histogram([1, 2, 5], [1, 0, 0, 1], 9)); // 2, onto the shared bounds
+    expect(totals.snapshot().metrics).to.deep.equal([
+      {
+        name: 'http_request_duration_seconds',
+        description: 'd',
+        unit: 's',
+        kind: 'histogram',
+        boundaries: [1, 5],
+        keys: ['path\u0002/a'],
+        // <=1: 1+5+1; (1,5]: 2+3+6+0; > 5: 4+7+8+1
+        counts: [7, 11, 20],
+        sums: [249],
+      },
+    ]);
+    expect([...totals.mismatches.rebucketed]).to.deep.equal(['http_request_duration_seconds']);
+  });
+
+  it('a metric of another kind under the same name is counted, not silently left out', () => {
+    const totals = new Totals();
+    totals.add({
+      metrics: [
+        { name: 'm', description: '', unit: '', kind: 'counter', keys: ['a'], values: [2] },
+      ],
+    });
+    totals.add({
+      metrics: [
+        { name: 'm', description: '', unit: '', kind: 'gauge', keys: ['a', 'b'], values: [1, 1] },
+      ],
+    });
+    expect(totals.snapshot().metrics[0].values).to.deep.equal([2]);
+    expect([...totals.mismatches.unmerged]).to.deep.equal([['m', 2]]);
+  });
+
+  it('a kept total holds at most its limit of series per metric; the rest add up in the overflow series', () => {
+    const totals = new Totals(() => 3);
+    for (const key of ['a', 'b', 'c', 'd', 'a']) {
+      totals.add({
+        metrics: [
+          { name: 'm', description: '', unit: '', kind: 'counter', keys: [key], values: [5] },
+        ],
+      });
+    }
+    const [m] = totals.snapshot().metrics;
+    expect(m.keys).to.deep.equal(['a', 'b', 'otel.metric.overflow\u0002true']);
+    expect(m.values).to.deep.equal([10, 5, 10]);
+    expect(totals.size).to.equal(3);
+  });
+
+  it('a view update changes none of the metrics handed out before (a scrape still writing reads one total)', async () => {
+    const view = new TotalView();
+    const total = (n: number): Snapshot => ({
+      metrics: [
+        { name: 'c_total', description: '', unit: '', kind: 'counter', keys: ['a'], values: [n] },
+        { name: 'g', description: '', unit: '', kind: 'gauge', keys: ['x'], values: [n] },
+      ],
+    });
+    const first = await view.update(total(1));
+    const values = (metrics: typeof first) =>
+      metrics.map((m) => [...(m.liveSeries() as Iterable<CounterSeries>)].map((s) => s.value));
+    const second = await view.update(total(2), new Slicer(0));
+    expect(values(first)).to.deep.equal([[1], [1]]);
+    expect(values(second)).to.deep.equal([[2], [2]]);
+    // The attributes objects stay (the serializer caches label text by them).
+    const attributes = (metrics: typeof first) =>
+      [...(metrics[0].liveSeries() as Iterable<CounterSeries>)][0].attributes;
+    expect(attributes(second)).to.equal(attributes(first));
+  });
+});

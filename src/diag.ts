@@ -1,0 +1,81 @@
+// The package's diagnostics: OpenTelemetry's `diag`, with @opentelemetry/api loaded at the first
+// message (or when the SDK is built) rather than at start-up, where loading it costs tens of ms.
+// Every module of the package logs through this one; none imports the API's values itself.
+import type { DiagLogLevel } from '@opentelemetry/api';
+import type { LogLevel } from './config/types';
+
+type Api = typeof import('@opentelemetry/api');
+
+/** Where @opentelemetry/api 1.x keeps its globals (context, diag, trace…), shared by every copy. */
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+let api: Api | undefined;
+/** The level the preload asked for (OTEL_LOG_LEVEL), applied once the API is loaded. */
+let wantedLevel: LogLevel | undefined;
+
+/** Whether some copy of the API already has a logger registered (the host's own, say). */
+function loggerRegistered(): boolean {
+  const globals = (globalThis as { [API_GLOBAL]?: { diag?: unknown } })[API_GLOBAL];
+  return globals?.diag !== undefined;
+}
+
+function levelOf(loaded: Api, level: LogLevel): DiagLogLevel {
+  const levels: Record<LogLevel, DiagLogLevel> = {
+    none: loaded.DiagLogLevel.NONE,
+    error: loaded.DiagLogLevel.ERROR,
+    warn: loaded.DiagLogLevel.WARN,
+    info: loaded.DiagLogLevel.INFO,
+    debug: loaded.DiagLogLevel.DEBUG,
+    verbose: loaded.DiagLogLevel.VERBOSE,
+    all: loaded.DiagLogLevel.ALL,
+  };
+  return levels[level];
+}
+
+/**
+ * The console logger at the wanted level, unless a logger is registered already: the host's, set
+ * after the preload started and before the API was needed, stays in place.
+ */
+function installLogger(loaded: Api): void {
+  if (wantedLevel === undefined || loggerRegistered()) return;
+  loaded.diag.setLogger(new loaded.DiagConsoleLogger(), {
+    logLevel: levelOf(loaded, wantedLevel),
+    suppressOverrideMessage: true,
+  });
+}
+
+/** @opentelemetry/api, loaded on first use (with the preload's logger, if it asked for one). */
+export function otelApi(): Api {
+  if (api === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use
+    api = require('@opentelemetry/api') as Api;
+    installLogger(api);
+  }
+  return api;
+}
+
+/**
+ * The preload's logger: OTel's console logger at `level`, registered when the API is first
+ * needed (at once if it is loaded already).
+ */
+export function useConsoleLogger(level: LogLevel): void {
+  wantedLevel = level;
+  if (api !== undefined) installLogger(api);
+}
+
+type LogFunction = (message: string, ...args: unknown[]) => void;
+
+/** What the package logs with: the API's `diag`, loaded at the first message. */
+export const diag: {
+  error: LogFunction;
+  warn: LogFunction;
+  info: LogFunction;
+  debug: LogFunction;
+  verbose: LogFunction;
+} = {
+  error: (message, ...args) => otelApi().diag.error(message, ...args),
+  warn: (message, ...args) => otelApi().diag.warn(message, ...args),
+  info: (message, ...args) => otelApi().diag.info(message, ...args),
+  debug: (message, ...args) => otelApi().diag.debug(message, ...args),
+  verbose: (message, ...args) => otelApi().diag.verbose(message, ...args),
+};

@@ -13,10 +13,17 @@ let api: Api | undefined;
 /** The level the preload asked for (OTEL_LOG_LEVEL), applied once the API is loaded. */
 let wantedLevel: LogLevel | undefined;
 
+/**
+ * What some copy of the API registered globally under `name` (`diag`, `trace`…), read without
+ * loading the API: undefined when nothing is.
+ */
+export function registeredGlobal(name: 'diag' | 'trace' | 'context'): unknown {
+  return (globalThis as { [API_GLOBAL]?: Record<string, unknown> })[API_GLOBAL]?.[name];
+}
+
 /** Whether some copy of the API already has a logger registered (the host's own, say). */
 function loggerRegistered(): boolean {
-  const globals = (globalThis as { [API_GLOBAL]?: { diag?: unknown } })[API_GLOBAL];
-  return globals?.diag !== undefined;
+  return registeredGlobal('diag') !== undefined;
 }
 
 function levelOf(loaded: Api, level: LogLevel): DiagLogLevel {
@@ -64,18 +71,40 @@ export function useConsoleLogger(level: LogLevel): void {
 }
 
 type LogFunction = (message: string, ...args: unknown[]) => void;
+type MessageLevel = 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 
-/** What the package logs with: the API's `diag`, loaded at the first message. */
-export const diag: {
-  error: LogFunction;
-  warn: LogFunction;
-  info: LogFunction;
-  debug: LogFunction;
-  verbose: LogFunction;
-} = {
-  error: (message, ...args) => otelApi().diag.error(message, ...args),
-  warn: (message, ...args) => otelApi().diag.warn(message, ...args),
-  info: (message, ...args) => otelApi().diag.info(message, ...args),
-  debug: (message, ...args) => otelApi().diag.debug(message, ...args),
-  verbose: (message, ...args) => otelApi().diag.verbose(message, ...args),
+const RANK: Record<LogLevel, number> = {
+  none: 0,
+  error: 1,
+  warn: 2,
+  info: 3,
+  debug: 4,
+  verbose: 5,
+  all: 6,
+};
+
+/**
+ * Whether a message would be dropped anyway, decided without loading the API: nothing is
+ * registered yet, and the preload's level (if any) is below the message's. A message that
+ * nobody would print must not cost the service the API's load.
+ */
+function unheard(level: MessageLevel): boolean {
+  if (api !== undefined || loggerRegistered()) return false;
+  return wantedLevel === undefined || RANK[level] > RANK[wantedLevel];
+}
+
+function logAt(level: MessageLevel): LogFunction {
+  return (message, ...args) => {
+    if (unheard(level)) return;
+    otelApi().diag[level](message, ...args);
+  };
+}
+
+/** What the package logs with: the API's `diag`, loaded at the first message someone hears. */
+export const diag: Record<MessageLevel, LogFunction> = {
+  error: logAt('error'),
+  warn: logAt('warn'),
+  info: logAt('info'),
+  debug: logAt('debug'),
+  verbose: logAt('verbose'),
 };

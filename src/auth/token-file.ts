@@ -1,6 +1,6 @@
 // The token file (a Docker or Kubernetes secret): read, and followed while the service runs.
 import { stat } from 'node:fs/promises';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../diag';
 import { parseTokens } from './token-text';
 import { KiB, readRegularFile, readRegularFileSync, type FileRead } from '../files/regular-file';
 

@@ -1,6 +1,6 @@
 // The preloaded primary: gathers the workers' snapshots at scrape time and answers with their sum.
 import type { Cluster, Worker } from 'node:cluster';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../diag';
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
 import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';

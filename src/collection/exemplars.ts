@@ -5,22 +5,26 @@
  *
  * Whether a provider is registered is decided here, not per request: once at start, once after
  * the host's main module ran (it registers its provider after the preload), and at every scrape.
- * Without one, recording a request reads one boolean and nothing else.
+ * Without one, recording a request reads one boolean and nothing else, and @opentelemetry/api is not
+ * even loaded: a provider is looked for in the API's global first.
  */
-import { context, ProxyTracerProvider, trace, TraceFlags } from '@opentelemetry/api';
+import { otelApi, registeredGlobal } from '../diag';
 import type { Exemplar, HistogramSeries } from '../series/histogram';
 
 /** The no-op provider of the API: what a proxy without a delegate hands out. */
-const NOOP_PROVIDER: unknown = new ProxyTracerProvider().getDelegate();
+let noopProvider: unknown;
 
 /**
  * Whether the process has a tracer provider other than the API's no-op one. Duck-typed: the host's
  * copy of @opentelemetry/api registers its own proxy, of its own class, in the shared global.
  */
 export function tracerRegistered(): boolean {
+  if (registeredGlobal('trace') === undefined) return false;
+  const { ProxyTracerProvider, trace } = otelApi();
+  noopProvider ??= new ProxyTracerProvider().getDelegate();
   const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
   const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
-  if (delegate === undefined || delegate === null || delegate === NOOP_PROVIDER) return false;
+  if (delegate === undefined || delegate === null || delegate === noopProvider) return false;
   return (
     (delegate as { constructor?: { name?: string } }).constructor?.name !== 'NoopTracerProvider'
   );
@@ -31,6 +35,7 @@ export function tracerRegistered(): boolean {
  * sampled. One object per bucket, allocated on its first exemplar and overwritten after.
  */
 export function offerExemplar(series: HistogramSeries, bucket: number, value: number): void {
+  const { context, trace, TraceFlags } = otelApi();
   const span = trace.getSpanContext(context.active());
   if (span === undefined || (span.traceFlags & TraceFlags.SAMPLED) === 0) return;
   const slots = (series.exemplars ??= new Array<Exemplar | undefined>(series.counts.length));

@@ -9,6 +9,7 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { otelApi } from '../diag';
 import { ScopeProducer } from './producer';
 import type { Counter } from '../series/counter';
 import type { Gauge } from '../series/gauge';
@@ -70,6 +71,8 @@ export function buildSdk(
   startTime: HrTime,
   metrics: () => readonly (Counter | Gauge | Histogram)[],
 ): Sdk {
+  // The SDK logs through the API's diag: the preload's logger is registered before it runs.
+  otelApi();
   const resource = defaultResource().merge(
     resourceFromAttributes(options.resourceAttributes ?? {}),
   );

@@ -1,7 +1,7 @@
 // The exposition in the negotiated format (text 0.0.4, its UTF-8 variants, OpenMetrics 1.0.0),
 // written straight from the series into a reused buffer.
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../diag';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';

@@ -1,7 +1,7 @@
 // The 200 answer of the metrics route: the negotiated format, collected and written whole, then
 // compressed off the main thread where the scraper accepts it, before any header is sent.
 import type { Context } from 'koa';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../diag';
 import type { Scrape } from '../collection/pipeline';
 import { compress, MIN_COMPRESSED_SIZE, OFFERED_CODINGS } from '../exposition/compress';
 import { negotiateEncoding, negotiateFormat } from '../exposition/negotiate';

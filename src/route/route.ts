@@ -1,6 +1,6 @@
 // The metrics route: GET/HEAD on the exact path, bearer auth, the failed-auth limit, the scrape.
 import type { Context, Next } from 'koa';
-import { diag } from '@opentelemetry/api';
+import { diag } from '../diag';
 import { authorizationHeaders, bearerCredential, type TokenSet } from '../auth/bearer';
 import type { FailureLimiter } from '../auth/rate-limit';
 import { PROMETHEUS_TEXT_CONTENT_TYPE } from '../exposition/format';

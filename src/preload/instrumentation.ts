@@ -1,14 +1,25 @@
-// The koa instrumentation: patches Application#callback so that the package's middleware runs
-// first in every Koa application of the process, on koa or on Egg 4's fork @eggjs/koa.
+// The koa patch as an OpenTelemetry instrumentation (`InstrumentationBase`), for a service that
+// registers instrumentations itself: patches Application#callback so that the package's
+// middleware runs first in every Koa application of the process, on koa or on Egg 4's fork
+// @eggjs/koa, and think-router's rules. The preload uses the lighter hooks of module-hooks.ts.
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
+  InstrumentationNodeModuleFile,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
-import type Koa from 'koa';
 import type { KoaMiddleware } from '../types';
 import { PACKAGE_NAME, VERSION } from '../version';
-import { thinkRouterDefinition } from './think-router';
+import { applicationClass, KOA_MODULES, patchApplication } from './koa-patch';
+import {
+  patchRouterClass,
+  THINK_ROUTER,
+  unpatchRouterClass,
+  wrapParseRouter,
+  type ParseRouter,
+} from './think-router';
+
+export { KOA_MODULES } from './koa-patch';
 
 export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   /** Put first in the middleware of every Koa application the process creates. */
@@ -17,34 +28,31 @@ export interface KoaMetricsInstrumentationConfig extends InstrumentationConfig {
   onFirstApp?: () => void;
 }
 
-/**
- * The modules whose Application class is patched, with the versions: koa itself and
- * `@eggjs/koa`, the fork Egg 4 runs on (same class, same `callback()`). The ES-module hook of
- * `--import` is limited to these names.
- */
-export const KOA_MODULES: readonly { name: string; versions: string }[] = [
-  { name: 'koa', versions: '>=2.0.0 <4' },
-  { name: '@eggjs/koa', versions: '>=2.0.0 <4' },
-];
-
-type KoaClass = { prototype: Koa };
-
-const INSTRUMENTED = Symbol.for('scanopy-metrics.instrumented');
-
-/** The Application class, whether the module was required (CommonJS) or imported (ES module). */
-function applicationClass(exports: unknown): KoaClass | undefined {
-  const candidate: unknown =
-    typeof exports === 'function' ? exports : (exports as { default?: unknown } | null)?.default;
-  if (typeof candidate !== 'function') return undefined;
-  const proto = (candidate as { prototype?: { callback?: unknown } }).prototype;
-  return typeof proto?.callback === 'function' ? candidate : undefined;
+/** The definition of `think-router` for the koa instrumentation. */
+function thinkRouterDefinition(isEnabled: () => boolean): InstrumentationNodeModuleDefinition {
+  return new InstrumentationNodeModuleDefinition(
+    THINK_ROUTER.name,
+    [THINK_ROUTER.versions],
+    (exports: unknown) =>
+      typeof exports === 'function' ? wrapParseRouter(exports as ParseRouter, isEnabled) : exports,
+    () => undefined,
+    [
+      new InstrumentationNodeModuleFile(
+        THINK_ROUTER.file,
+        [THINK_ROUTER.versions],
+        (exports: unknown) => {
+          patchRouterClass(exports);
+          return exports;
+        },
+        (exports: unknown) => unpatchRouterClass(exports),
+      ),
+    ],
+  );
 }
 
 /**
  * Patches `koa` (and `@eggjs/koa`) when the service loads it, as OpenTelemetry instrumentations
- * do. Koa composes an application's middleware in `callback()` (which `listen()` calls), so
- * wrapping `callback` to put one middleware in front catches every app however it is served,
- * and apps mounted inside another (koa-mount) are not counted twice.
+ * do (see koa-patch.ts for what the patch does).
  */
 export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsInstrumentationConfig> {
   /** How many applications got the middleware so far (the preload reports none ever did). */
@@ -67,7 +75,19 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
           [versions],
           (exports: unknown) => {
             const app = applicationClass(exports);
-            if (app) this.patch(app);
+            if (app) {
+              patchApplication(
+                app,
+                {
+                  isEnabled: () => this.isEnabled(),
+                  middleware: () => this.getConfig().middleware,
+                  instrumented: () => {
+                    if (this.instrumentedApps++ === 0) this.getConfig().onFirstApp?.();
+                  },
+                },
+                (proto, wrapper) => this._wrap(proto, 'callback', wrapper),
+              );
+            }
             return exports;
           },
           (exports: unknown) => {
@@ -77,32 +97,5 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
         ),
     );
     return [...koa, thinkRouterDefinition(() => this.isEnabled())];
-  }
-
-  private patch(app: KoaClass): void {
-    const proto = app.prototype as Koa & { [INSTRUMENTED]?: boolean };
-    // CommonJS and ES module entry points share one class: patch it once.
-    if (Object.prototype.hasOwnProperty.call(proto, INSTRUMENTED)) return;
-    proto[INSTRUMENTED] = true;
-    const isEnabled = () => this.isEnabled();
-    const middleware = () => this.getConfig().middleware;
-    const counted = () => this.instrumentedApps++;
-    let first = true;
-    const onApp = (): void => {
-      if (!first) return;
-      first = false;
-      this.getConfig().onFirstApp?.();
-    };
-    this._wrap(proto, 'callback', (original) => {
-      return function (this: Koa & { [INSTRUMENTED]?: boolean }) {
-        if (!Object.prototype.hasOwnProperty.call(this, INSTRUMENTED) && isEnabled()) {
-          this.middleware.unshift(middleware());
-          Object.defineProperty(this, INSTRUMENTED, { value: true });
-          counted();
-          onApp();
-        }
-        return original.apply(this);
-      };
-    });
   }
 }

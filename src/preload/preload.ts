@@ -2,9 +2,9 @@
 // The metrics, the koa instrumentation and instrumentation-http are loaded only once the settings
 // say they are needed: a disabled start loads no OpenTelemetry SDK, and instrumentation-http and
 // the runtime metrics are loaded only when enabled.
-import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { useConsoleLogger } from '../diag';
 import { loadSettings } from '../config/load';
-import type { LogLevel, Settings } from '../config/types';
+import type { Settings } from '../config/types';
 import { markOwnServer, reportUninstrumented } from './uninstrumented';
 import type { ScanopyMetrics } from '../scanopy-metrics';
 import {
@@ -62,7 +62,7 @@ async function openListener(
 const load = {
   metrics: () => require('../scanopy-metrics') as typeof import('../scanopy-metrics'),
   sdkViews: () => require('../config/sdk-views') as typeof import('../config/sdk-views'),
-  koa: () => require('./instrumentation') as typeof import('./instrumentation'),
+  hooks: () => require('./module-hooks') as typeof import('./module-hooks'),
   http: () =>
     require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http'),
   runtime: () =>
@@ -74,8 +74,15 @@ const load = {
 const INSTANCE = Symbol.for(`${PACKAGE_NAME}.instance`);
 const ESM_HOOK = Symbol.for(`${PACKAGE_NAME}.esm-hook`);
 
-/** register.mts calls it once import-in-the-middle's loader is registered. */
+/** The preload's module hooks, once it started. */
+let moduleHooks: import('./module-hooks').ModuleHooks | undefined;
+
+/**
+ * register.mts calls it once import-in-the-middle's loader is registered: ES-module imports of
+ * koa are patched from then on.
+ */
 export function markEsmHookRegistered(): void {
+  moduleHooks?.hookEsModules();
   (globalThis as { [ESM_HOOK]?: boolean })[ESM_HOOK] = true;
 }
 
@@ -87,16 +94,6 @@ function esmHookRegistered(): boolean {
 export function preloaded(): ScanopyMetrics | undefined {
   return (globalThis as { [INSTANCE]?: ScanopyMetrics })[INSTANCE];
 }
-
-const LOG_LEVELS: Record<LogLevel, DiagLogLevel> = {
-  none: DiagLogLevel.NONE,
-  error: DiagLogLevel.ERROR,
-  warn: DiagLogLevel.WARN,
-  info: DiagLogLevel.INFO,
-  debug: DiagLogLevel.DEBUG,
-  verbose: DiagLogLevel.VERBOSE,
-  all: DiagLogLevel.ALL,
-};
 
 export interface PreloadOptions {
   /**
@@ -158,10 +155,7 @@ export function startPreload(
   };
   warnIfShort(settings.tokenFile ? TOKEN_FILE_VARIABLE : 'SCANOPY_METRICS_TOKEN', tokens);
 
-  diag.setLogger(new DiagConsoleLogger(), {
-    logLevel: LOG_LEVELS[settings.logLevel],
-    suppressOverrideMessage: true,
-  });
+  useConsoleLogger(settings.logLevel);
 
   const { ScanopyMetrics } = load.metrics();
   // The SDK's views are loaded (and the SDK with them) only when the file configures some.
@@ -213,7 +207,7 @@ export function startPreload(
     cleanups.push(exportOnExit(() => metrics.pipeline.flushPush()));
   }
 
-  const { KoaMetricsInstrumentation } = load.koa();
+  const { ModuleHooks } = load.hooks();
   // Opened once the process serves a Koa app: a node:cluster primary or Egg's agent, which
   // serve none, must not take the port their workers share.
   let opened: Promise<MetricsListener | undefined> | undefined;
@@ -224,8 +218,12 @@ export function startPreload(
       return undefined;
     });
   };
-  const koa = new KoaMetricsInstrumentation({ middleware: metrics.firstMiddleware(), onFirstApp });
-  cleanups.push(() => koa.disable());
+  const koa = new ModuleHooks({ middleware: metrics.firstMiddleware(), onFirstApp });
+  moduleHooks = koa;
+  cleanups.push(() => {
+    koa.disable();
+    if (moduleHooks === koa) moduleHooks = undefined;
+  });
   if (options.reportUninstrumented) {
     cleanups.push(
       reportUninstrumented({

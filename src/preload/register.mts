@@ -16,15 +16,13 @@ interface SyncHooks {
   supportsSyncHooks(): boolean;
 }
 
-/** import-in-the-middle's synchronous hooks, from the copy @opentelemetry/instrumentation uses. */
+/** import-in-the-middle's synchronous hooks, from the package's own copy. */
 async function syncHooks(): Promise<SyncHooks | undefined> {
   if (typeof (module as { registerHooks?: unknown }).registerHooks !== 'function') return undefined;
-  // The koa patch registered its Hook with instrumentation's copy; the loader must be that copy.
-  const require = createRequire(import.meta.url);
-  const instrumentation = createRequire(require.resolve('@opentelemetry/instrumentation'));
+  // The koa patch registers its Hook with the package's copy; the loader must be that copy.
   let file: string;
   try {
-    file = instrumentation.resolve('import-in-the-middle/register-hooks.mjs');
+    file = createRequire(import.meta.url).resolve('import-in-the-middle/register-hooks.mjs');
   } catch {
     return undefined; // import-in-the-middle before 3.6
   }
@@ -36,7 +34,7 @@ async function hookEsModules(include: string[]): Promise<void> {
   const hooks = await syncHooks();
   if (hooks) hooks.register({ include });
   else
-    module.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+    module.register('import-in-the-middle/hook.mjs', import.meta.url, {
       data: { include },
     });
 }
@@ -45,7 +43,7 @@ if (!disabledByEnvironment(process.env)) {
   const { markEsmHookRegistered, preloaded } = await import('./preload.js');
   if (preloaded()) {
     try {
-      const { KOA_MODULES } = await import('./instrumentation.js');
+      const { KOA_MODULES } = await import('./koa-patch.js');
       await hookEsModules(KOA_MODULES.map((m) => m.name));
       markEsmHookRegistered();
     } catch (error) {

@@ -2,13 +2,14 @@
 // into a regular expression and keeps only that. This patch remembers which configured pattern
 // each expression came from and, when a rule matches a request, leaves its pattern on the context
 // for the path label. Requests the default router resolves (no configured rule) stay `unmatched`.
-import {
-  InstrumentationNodeModuleDefinition,
-  InstrumentationNodeModuleFile,
-} from '@opentelemetry/instrumentation';
 import { ROUTE_PATTERN } from '../labels/http-labels';
 
-const VERSIONS = ['>=1.0.0 <2'];
+/** The module, its file that holds the Router class, and the versions patched. */
+export const THINK_ROUTER = {
+  name: 'think-router',
+  file: 'think-router/router.js',
+  versions: '>=1.0.0 <2',
+} as const;
 
 /** The configured pattern (`/post/:id`, or a RegExp written as such) of each formatted rule. */
 const patterns = new WeakMap<RegExp, string>();
@@ -70,14 +71,14 @@ interface ThinkApp {
   once(event: string, listener: () => void): unknown;
 }
 
-type ParseRouter = (options: unknown, app: ThinkApp) => unknown;
+export type ParseRouter = (options: unknown, app: ThinkApp) => unknown;
 
 /**
  * think-router formats `app.routers` on `appReady` and again on `routerChange`, in listeners it
  * adds when its middleware is created: one listener added before its own takes the configured
  * patterns, one added after maps them onto the formatted rules.
  */
-function wrapParseRouter(original: ParseRouter, isEnabled: () => boolean): ParseRouter {
+export function wrapParseRouter(original: ParseRouter, isEnabled: () => boolean): ParseRouter {
   return function parseRouter(this: unknown, options: unknown, app: ThinkApp) {
     if (!isEnabled() || typeof app?.on !== 'function' || typeof app.once !== 'function') {
       return original.call(this, options, app);
@@ -100,7 +101,7 @@ type GetMatchedRule = (this: ThinkRouter, rules: unknown) => unknown;
 
 const ORIGINAL = Symbol('scanopy-metrics.original');
 
-function patchRouterClass(exports: unknown): void {
+export function patchRouterClass(exports: unknown): void {
   const proto = (exports as { prototype?: Record<string | symbol, unknown> } | null)?.prototype;
   const original = proto?.getMatchedRule;
   if (!proto || typeof original !== 'function' || proto[ORIGINAL]) return;
@@ -114,33 +115,9 @@ function patchRouterClass(exports: unknown): void {
   };
 }
 
-function unpatchRouterClass(exports: unknown): void {
+export function unpatchRouterClass(exports: unknown): void {
   const proto = (exports as { prototype?: Record<string | symbol, unknown> } | null)?.prototype;
   if (!proto?.[ORIGINAL]) return;
   proto.getMatchedRule = proto[ORIGINAL];
   delete proto[ORIGINAL];
-}
-
-/** The definition of `think-router` for the koa instrumentation. */
-export function thinkRouterDefinition(
-  isEnabled: () => boolean,
-): InstrumentationNodeModuleDefinition {
-  return new InstrumentationNodeModuleDefinition(
-    'think-router',
-    VERSIONS,
-    (exports: unknown) =>
-      typeof exports === 'function' ? wrapParseRouter(exports as ParseRouter, isEnabled) : exports,
-    () => undefined,
-    [
-      new InstrumentationNodeModuleFile(
-        'think-router/router.js',
-        VERSIONS,
-        (exports: unknown) => {
-          patchRouterClass(exports);
-          return exports;
-        },
-        (exports: unknown) => unpatchRouterClass(exports),
-      ),
-    ],
-  );
 }

@@ -1,6 +1,5 @@
 // Counts the body bytes a request delivered and a response sent, streamed bodies included.
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /** Where the counts of one request go. */
 export interface BodyBytes {
@@ -104,17 +103,29 @@ export function installBodyCountingOn(
 }
 
 /**
- * The counting functions on Node's own server requests and responses (HTTP/1, and HTTP/2's
- * compatibility API), once per process, when the first recording middleware is made. On the
- * prototypes rather than on each request: wrapping each request's `push`, `write` and `end`
- * cost the hot path three closures and three property writes per request, about as much as
- * all the rest of the recording.
+ * The counting functions on Node's own server requests and responses (HTTP/1), once per process,
+ * when the first recording middleware is made. On the prototypes rather than on each request:
+ * wrapping each request's `push`, `write` and `end` cost the hot path three closures and three
+ * property writes per request, about as much as all the rest of the recording.
  */
 export function installBodyCounting(): void {
-  installBodyCountingOn(
-    [IncomingMessage.prototype, Http2ServerRequest.prototype],
-    [ServerResponse.prototype, Http2ServerResponse.prototype],
-  );
+  installBodyCountingOn([IncomingMessage.prototype], [ServerResponse.prototype]);
+}
+
+let http2Installed = false;
+
+/**
+ * HTTP/2's compatibility classes get the counting functions too, at the first HTTP/2 request
+ * recorded: node:http2 is loaded by then (the service serves with it), whereas loading it at
+ * start would cost every service that never does about 17 ms.
+ */
+function installHttp2BodyCounting(req: object): void {
+  if (http2Installed || (req as { httpVersionMajor?: unknown }).httpVersionMajor !== 2) return;
+  http2Installed = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded already, see above
+  const { Http2ServerRequest, Http2ServerResponse } =
+    require('node:http2') as typeof import('node:http2');
+  installBodyCountingOn([Http2ServerRequest.prototype], [Http2ServerResponse.prototype]);
 }
 
 /**
@@ -127,7 +138,10 @@ export function installBodyCounting(): void {
  */
 export function countRequestBody(req: object, counts: BodyBytes): void {
   const target = req as Counted & { push: Push };
-  if (!counting.has(target.push)) target.push = countingPush(target.push);
+  if (!counting.has(target.push)) {
+    installHttp2BodyCounting(req);
+    if (!counting.has(target.push)) target.push = countingPush(target.push);
+  }
   target[COUNTS] = counts;
 }
 

@@ -1,19 +1,49 @@
-// Start-up loads only what the configuration needs: the OpenTelemetry SDK (sdk-metrics, core,
-// resources, semantic-conventions) when the first scrape or a caller needs it, the YAML parser
-// only for a configuration file, instrumentation-http only when enabled, and nothing beyond the
-// off switch when the package is disabled.
-import { writeFileSync } from 'node:fs';
+// Start-up loads only what the configuration needs: no OpenTelemetry module at all until the
+// first scrape (the SDK: sdk-metrics, core, resources, semantic-conventions, and the API) or a
+// caller needs it, koa hooked by require-in-the-middle alone, no node:http2 until the service
+// serves HTTP/2, the YAML parser only for a configuration file, instrumentation-http only when
+// enabled, and nothing beyond the off switch when the package is disabled.
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { expect } from './helpers/chai';
-import { Children, REQUIRE_PRELOAD, fixture } from './helpers/child';
+import { Children, IMPORT_PRELOAD, REQUIRE_PRELOAD, fixture } from './helpers/child';
 import { sample } from './helpers/exposition';
 import { TOKEN, get, scrapeChild } from './helpers/preloaded-service';
 
 interface Loaded {
   packages: string[];
   own: string[];
+  /** Whether node:http2 is loaded. */
+  http2: boolean;
 }
+
+/**
+ * What the preload adds to the bare app's packages at start: require-in-the-middle and its own
+ * dependencies, nothing else (the lockfile's versions).
+ */
+const PRELOAD_PACKAGES = [
+  'debug',
+  'has-flag',
+  'module-details-from-path',
+  'ms',
+  'require-in-the-middle',
+  'supports-color',
+];
+
+/** The package's own modules that only a scrape, a push exporter or a file needs. */
+const LAZY_OWN = [
+  'collection/sdk.js',
+  'collection/producer.js',
+  'exposition/serializer.js',
+  'export/exporter.js',
+  'export/readers.js',
+  'config/file.js',
+  'config/sdk-views.js',
+  'preload/instrumentation.js',
+  'listener/metrics-listener.js',
+  'runtime/runtime-metrics.js',
+];
 
 const SDK = [
   '@opentelemetry/core',
@@ -28,22 +58,29 @@ async function loaded(url: string): Promise<Loaded> {
   return JSON.parse(response.body) as Loaded;
 }
 
+function openTelemetry(packages: readonly string[]): string[] {
+  return packages.filter((name) => name.startsWith('@opentelemetry/'));
+}
+
 describe('start-up loads only what the configuration needs (--require)', () => {
   const children = new Children();
   afterEach(() => children.stopAll());
 
-  it('with a token: no SDK, YAML or instrumentation-http until the first scrape, then the SDK', async () => {
+  it('with a token: no OpenTelemetry module, YAML or node:http2 until the first scrape, then the SDK', async () => {
+    const bare = await children.start({ fixture: fixture('loaded-modules.cjs') });
+    const bareLoaded = await loaded(bare.url);
     const service = await children.start({
       fixture: fixture('loaded-modules.cjs'),
       nodeArgs: REQUIRE_PRELOAD,
       env: { SCANOPY_METRICS_TOKEN: TOKEN },
     });
     const before = await loaded(service.url);
-    expect(before.packages).to.include.members(['@opentelemetry/api', 'koa']);
-    expect(before.packages).to.not.include.members([...SDK]);
-    for (const name of [...SDK, 'yaml', '@opentelemetry/instrumentation-http']) {
-      expect(before.packages, name).to.not.include(name);
-    }
+    expect(before.packages.filter((name) => !bareLoaded.packages.includes(name))).to.deep.equal(
+      PRELOAD_PACKAGES,
+    );
+    expect(bareLoaded.packages.filter((name) => !before.packages.includes(name))).to.deep.equal([]);
+    expect(before.http2).to.equal(false);
+    expect(before.own.filter((file) => LAZY_OWN.includes(file))).to.deep.equal([]);
     const text = await scrapeChild(service.url);
     expect(
       sample(text, 'http_requests_total', {
@@ -55,7 +92,24 @@ describe('start-up loads only what the configuration needs (--require)', () => {
     ).to.equal(1);
     expect(text).to.match(/^target_info\{.*service_name="unknown_service:node"/m);
     const after = await loaded(service.url);
-    expect(after.packages).to.include.members(['@opentelemetry/sdk-metrics']);
+    expect(after.packages).to.include.members([...SDK, '@opentelemetry/api']);
+    expect(service.stderr()).to.equal('');
+    expect(await service.stop()).to.deep.equal({ code: 0, signal: null });
+  });
+
+  it('with a token, never scraped: still no OpenTelemetry module when the process exits', async () => {
+    const atExit = path.join(children.tempDir(), 'loaded-at-exit.json');
+    const service = await children.start({
+      fixture: fixture('loaded-modules.cjs'),
+      nodeArgs: REQUIRE_PRELOAD,
+      env: { SCANOPY_METRICS_TOKEN: TOKEN, LOADED_AT_EXIT: atExit },
+    });
+    expect((await get(service.url, '/')).status).to.equal(200);
+    expect(await service.stop()).to.deep.equal({ code: 0, signal: null });
+    const exit = JSON.parse(readFileSync(atExit, 'utf8')) as Loaded;
+    expect(openTelemetry(exit.packages)).to.deep.equal([]);
+    expect(exit.http2).to.equal(false);
+    expect(exit.own.filter((file) => LAZY_OWN.includes(file))).to.deep.equal([]);
     expect(service.stderr()).to.equal('');
   });
 
@@ -92,8 +146,27 @@ describe('start-up loads only what the configuration needs (--require)', () => {
       env: { SCANOPY_METRICS_TOKEN: TOKEN, SCANOPY_METRICS_DISABLED: 'true' },
     });
     const { packages, own } = await loaded(service.url);
-    expect(packages.filter((name) => name.startsWith('@opentelemetry/'))).to.deep.equal([]);
+    expect(openTelemetry(packages)).to.deep.equal([]);
     expect(own).to.deep.equal(['preload/register.js', 'preload/switch.js', 'version.js']);
+    expect(service.stderr()).to.equal('');
+  });
+});
+
+describe('start-up loads only what the configuration needs (--import)', () => {
+  const children = new Children();
+  afterEach(() => children.stopAll());
+
+  it('with a token: import-in-the-middle and require-in-the-middle, no OpenTelemetry module', async () => {
+    const service = await children.start({
+      fixture: fixture('loaded-modules.cjs'),
+      nodeArgs: IMPORT_PRELOAD,
+      env: { SCANOPY_METRICS_TOKEN: TOKEN },
+    });
+    const { packages, own, http2 } = await loaded(service.url);
+    expect(openTelemetry(packages)).to.deep.equal([]);
+    expect(packages).to.include.members(['import-in-the-middle', 'require-in-the-middle', 'koa']);
+    expect(http2).to.equal(false);
+    expect(own.filter((file) => LAZY_OWN.includes(file))).to.deep.equal([]);
     expect(service.stderr()).to.equal('');
   });
 });

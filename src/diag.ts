@@ -2,7 +2,9 @@
 // message (or when the SDK is built) rather than at start-up, where loading it costs tens of ms.
 // Every module of the package logs through this one; none imports the API's values itself.
 import type { DiagLogLevel } from '@opentelemetry/api';
-import type { LogLevel } from './config/types';
+
+/** OTEL_LOG_LEVEL's values (the configuration's `log_level`). */
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
 type Api = typeof import('@opentelemetry/api');
 

@@ -20,7 +20,8 @@ export interface SdkView {
   attributeKeys?: { included?: string[]; excluded?: string[] };
 }
 
-export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+import type { LogLevel } from '../diag';
+export type { LogLevel };
 
 /** Everything the preload needs, resolved from environment, file and defaults. */
 export interface Settings {

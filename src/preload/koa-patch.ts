@@ -2,7 +2,6 @@
 // `callback()` so that the package's middleware runs first in every application. Free of any
 // module-loading hook, so that both the preload's own hooks and the OpenTelemetry
 // instrumentation class share it.
-import type Koa from 'koa';
 import type { KoaMiddleware } from '../types';
 
 /**
@@ -15,7 +14,16 @@ export const KOA_MODULES: readonly { name: string; versions: string }[] = [
   { name: '@eggjs/koa', versions: '>=2.0.0 <4' },
 ];
 
-export type KoaClass = { prototype: Koa };
+/**
+ * What the patch uses of a Koa application, structurally: the package's declarations name no
+ * koa type, so that a consumer needs no @types/koa.
+ */
+export interface KoaApplication {
+  middleware: unknown[];
+  callback(this: KoaApplication): unknown;
+}
+
+export type KoaClass = { prototype: KoaApplication };
 
 const INSTRUMENTED = Symbol.for('scanopy-metrics.instrumented');
 
@@ -35,9 +43,9 @@ export interface PatchTarget {
   instrumented(): void;
 }
 
-type Callback = Koa['callback'];
+type Callback = KoaApplication['callback'];
 /** Replaces `proto.callback` with what `wrapper` makes of the original. */
-export type Wrap = (proto: Koa, wrapper: (original: Callback) => Callback) => void;
+export type Wrap = (proto: KoaApplication, wrapper: (original: Callback) => Callback) => void;
 
 /**
  * Koa composes an application's middleware in `callback()` (which `listen()` calls), so wrapping
@@ -46,11 +54,11 @@ export type Wrap = (proto: Koa, wrapper: (original: Callback) => Callback) => vo
  * share one class: it is patched once.
  */
 export function patchApplication(app: KoaClass, target: PatchTarget, wrap: Wrap): void {
-  const proto = app.prototype as Koa & { [INSTRUMENTED]?: boolean };
+  const proto = app.prototype as KoaApplication & { [INSTRUMENTED]?: boolean };
   if (Object.prototype.hasOwnProperty.call(proto, INSTRUMENTED)) return;
   proto[INSTRUMENTED] = true;
   wrap(proto, (original) => {
-    return function (this: Koa & { [INSTRUMENTED]?: boolean }) {
+    return function (this: KoaApplication & { [INSTRUMENTED]?: boolean }) {
       if (!Object.prototype.hasOwnProperty.call(this, INSTRUMENTED) && target.isEnabled()) {
         this.middleware.unshift(target.middleware());
         Object.defineProperty(this, INSTRUMENTED, { value: true });

@@ -7,10 +7,15 @@
 // class for services that register instrumentations themselves).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type Koa from 'koa';
 import { diag } from '../diag';
 import type { KoaMiddleware } from '../types';
-import { applicationClass, KOA_MODULES, patchApplication, type KoaClass } from './koa-patch';
+import {
+  applicationClass,
+  KOA_MODULES,
+  patchApplication,
+  type KoaApplication,
+  type KoaClass,
+} from './koa-patch';
 import {
   patchRouterClass,
   THINK_ROUTER,
@@ -64,7 +69,7 @@ function supported(baseDir: string | void, versions: string): string | undefined
 
 const ORIGINAL_CALLBACK = Symbol('scanopy-metrics.original-callback');
 
-type Patched = Koa & { [ORIGINAL_CALLBACK]?: Koa['callback'] };
+type Patched = KoaApplication & { [ORIGINAL_CALLBACK]?: KoaApplication['callback'] };
 
 /** Patches koa, @eggjs/koa and think-router as the process loads them. */
 export class ModuleHooks {

@@ -122,9 +122,10 @@ let http2Installed = false;
 function installHttp2BodyCounting(req: object): void {
   if (http2Installed || (req as { httpVersionMajor?: unknown }).httpVersionMajor !== 2) return;
   http2Installed = true;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded already, see above
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded already, see above */
   const { Http2ServerRequest, Http2ServerResponse } =
     require('node:http2') as typeof import('node:http2');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   installBodyCountingOn([Http2ServerRequest.prototype], [Http2ServerResponse.prototype]);
 }
 

@@ -1,5 +1,6 @@
 // The token file (a Docker or Kubernetes secret): read, and followed while the service runs.
-import { stat } from 'node:fs/promises';
+// fs.promises is loaded at its first use, not with this module (node:fs/promises at start-up).
+import { promises as fsPromises } from 'node:fs';
 import { diag } from '../diag';
 import { parseTokens } from './token-text';
 import { KiB, readRegularFile, readRegularFileSync, type FileRead } from '../files/regular-file';
@@ -64,7 +65,7 @@ export function watchTokenFile(
 
   const signature = async (): Promise<string> => {
     try {
-      const s = await stat(path);
+      const s = await fsPromises.stat(path);
       return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.mode}`;
     } catch (error) {
       return `error:${(error as NodeJS.ErrnoException).code ?? ''}`;

@@ -22,9 +22,13 @@ const load = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Now as OTel's HrTime (seconds, nanoseconds since the epoch), without loading @opentelemetry/core. */
+/**
+ * Now as OTel's HrTime (seconds, nanoseconds since the epoch), without loading @opentelemetry/core,
+ * to the millisecond: `performance` would load perf_hooks at start-up (a few ms) for precision that
+ * neither exposition nor export carries.
+ */
 function hrNow(): HrTime {
-  const ms = performance.timeOrigin + performance.now();
+  const ms = Date.now();
   const seconds = Math.trunc(ms / 1000);
   return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }

@@ -1,6 +1,14 @@
 // Reading configuration and secrets only from regular files of bounded size.
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+// fs.promises is loaded at its first use, not with this module (node:fs/promises at start-up).
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  promises as fsPromises,
+  readSync,
+  type Stats,
+} from 'node:fs';
 
 /**
  * Reads configuration and secrets only from regular files of bounded size. The file is opened
@@ -78,7 +86,7 @@ export function readRegularFileSync(path: string, maxBytes: number): FileRead {
 export async function readRegularFile(path: string, maxBytes: number): Promise<FileRead> {
   let handle;
   try {
-    handle = await open(path, FLAGS);
+    handle = await fsPromises.open(path, FLAGS);
   } catch (error) {
     return { error: cannotRead(error) };
   }

@@ -1,10 +1,12 @@
 // The preload's hooks on module loading: koa and @eggjs/koa get the package's middleware
 // (koa-patch.ts), think-router leaves its rules' patterns (think-router.ts), as the service
-// requires them, through require-in-the-middle alone; `import` (with --import) through
-// import-in-the-middle's Hook, added only once its loader is registered. This is what
-// @opentelemetry/instrumentation's InstrumentationBase does with the same two libraries, without
-// the 70 modules it and @opentelemetry/api add to every start (instrumentation.ts keeps that
-// class for services that register instrumentations themselves).
+// requires them, through a hook on Node's CommonJS loader (`Module._load`); `import` (with
+// --import) through import-in-the-middle's Hook, added only once its loader is registered.
+// @opentelemetry/instrumentation's InstrumentationBase does this with require-in-the-middle, which
+// with its dependencies cost a start-up about 10 ms and resolves every require() of the service
+// once more per hook (instrumentation.ts keeps that class for services that register
+// instrumentations themselves); this hook compares the request with three names and resolves
+// nothing else.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag } from '../diag';
@@ -31,9 +33,63 @@ export interface ModuleHooksOptions {
   onFirstApp?: () => void;
 }
 
-/** Either library's Hook: both stop calling back on `unhook()`. */
+/** A hook that stops calling back on `unhook()`. */
 interface Unhookable {
   unhook(): void;
+}
+
+interface ParentModule {
+  filename?: string | null;
+}
+
+type Load = (
+  this: unknown,
+  request: string,
+  parent: ParentModule | undefined,
+  isMain: boolean,
+) => unknown;
+
+/** Node's CommonJS Module class, as far as the hook uses it. */
+interface ModuleClass {
+  _load: Load;
+  _resolveFilename(request: string, parent: ParentModule | undefined, isMain: boolean): string;
+}
+
+/**
+ * Node's Module class, from this module's own `module` object: requiring `node:module` would load
+ * one more built-in (and the ES-module loader's code with it) at start-up.
+ */
+const Module = (module as unknown as { constructor: ModuleClass }).constructor;
+
+/** The directory of package `name` that `filename` belongs to (under node_modules). */
+function packageDir(filename: string, name: string): string | undefined {
+  const marker = `${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`;
+  const at = filename.lastIndexOf(marker);
+  return at < 0 ? undefined : filename.slice(0, at + marker.length - 1);
+}
+
+/**
+ * Calls `onLoad` with what each require() of the process returns, once the module is loaded, and
+ * returns what it returns instead. Unhooked, it passes everything through (another hook may have
+ * wrapped this one since).
+ */
+function hookRequire(
+  onLoad: (exports: unknown, request: string, parent: ParentModule | undefined) => unknown,
+): Unhookable {
+  const original = Module._load;
+  let hooked = true;
+  const load: Load = function (this: unknown, request, parent) {
+    // eslint-disable-next-line prefer-rest-params -- every argument, whatever Node passes
+    const exports = original.apply(this, arguments as unknown as Parameters<Load>);
+    return hooked ? onLoad(exports, request, parent) : exports;
+  };
+  Module._load = load;
+  return {
+    unhook() {
+      hooked = false;
+      if (Module._load === load) Module._load = original;
+    },
+  };
 }
 
 type OnLoad = (exports: unknown, name: string, baseDir?: string | void) => unknown;
@@ -78,24 +134,13 @@ export class ModuleHooks {
   private readonly hooks: Unhookable[] = [];
   private readonly patched: Patched[] = [];
   private readonly routers: unknown[] = [];
+  private readonly wrappedRouters = new WeakMap<object, ParseRouter>();
   private readonly options: ModuleHooksOptions;
 
   constructor(options: ModuleHooksOptions) {
     this.options = options;
-    /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when the preload runs */
-    const { Hook } = require('require-in-the-middle') as typeof import('require-in-the-middle');
-    /* eslint-enable @typescript-eslint/no-require-imports */
     this.hooks.push(
-      new Hook(
-        KOA_MODULES.map((m) => m.name),
-        (exports, name, baseDir) => this.onKoa(exports, name, baseDir) as typeof exports,
-      ),
-      // think-router's Router class is in a file of its own: internals are hooked too.
-      new Hook(
-        [THINK_ROUTER.name],
-        { internals: true },
-        (exports, name, baseDir) => this.onThinkRouter(exports, name, baseDir) as typeof exports,
-      ),
+      hookRequire((exports, request, parent) => this.onRequire(exports, request, parent)),
     );
   }
 
@@ -109,8 +154,8 @@ export class ModuleHooks {
     /* eslint-enable @typescript-eslint/no-require-imports */
     const onImport: OnLoad = (exports, name, baseDir) => {
       if (!baseDir && path.isAbsolute(name)) {
-        // import-in-the-middle names a module by its file where require-in-the-middle names
-        // its package; the patch only needs the directory of package.json.
+        // import-in-the-middle names a module by its file where require() names its
+        // package; the patch only needs the directory of package.json.
         const parsed = path.parse(name);
         return this.onKoa(exports, parsed.name, parsed.dir);
       }
@@ -142,8 +187,8 @@ export class ModuleHooks {
   }
 
   private onKoa(exports: unknown, name: string, baseDir: string | void): unknown {
-    const module = KOA_MODULES.find((m) => m.name === name);
-    const version = module && supported(baseDir, module.versions);
+    const known = KOA_MODULES.find((m) => m.name === name);
+    const version = known && supported(baseDir, known.versions);
     const app = version ? applicationClass(exports) : undefined;
     if (app) {
       diag.debug('Applying instrumentation patch for module on require hook', {
@@ -155,14 +200,50 @@ export class ModuleHooks {
     return exports;
   }
 
-  private onThinkRouter(exports: unknown, name: string, baseDir: string | void): unknown {
-    if (!this.enabled || !supported(baseDir, THINK_ROUTER.versions)) return exports;
-    if (name === THINK_ROUTER.name) {
-      return typeof exports === 'function'
-        ? wrapParseRouter(exports as ParseRouter, () => this.enabled)
-        : exports;
+  /** What the process's require() returns: koa's class patched, think-router's parts wrapped. */
+  private onRequire(exports: unknown, request: string, parent: ParentModule | undefined): unknown {
+    if (!this.enabled) return exports;
+    if (request === THINK_ROUTER.name) return this.onThinkRouter(exports, request, parent);
+    if (KOA_MODULES.some((m) => m.name === request)) {
+      const filename = this.resolve(request, parent);
+      return filename ? this.onKoa(exports, request, packageDir(filename, request)) : exports;
     }
-    if (path.normalize(name) === path.normalize(THINK_ROUTER.file)) {
+    // think-router's Router class, required by its own index.js.
+    const from = parent?.filename;
+    if (from && request.startsWith('.') && from.includes(`${path.sep}think-router${path.sep}`)) {
+      return this.onThinkRouter(exports, request, parent);
+    }
+    return exports;
+  }
+
+  private resolve(request: string, parent: ParentModule | undefined): string | undefined {
+    try {
+      return Module._resolveFilename(request, parent, false);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** think-router's main export (its middleware factory) and its Router class. */
+  private onThinkRouter(
+    exports: unknown,
+    request: string,
+    parent: ParentModule | undefined,
+  ): unknown {
+    const filename = this.resolve(request, parent);
+    const baseDir = filename && packageDir(filename, THINK_ROUTER.name);
+    if (!baseDir || !supported(baseDir, THINK_ROUTER.versions)) return exports;
+    if (request === THINK_ROUTER.name) {
+      if (typeof exports !== 'function') return exports;
+      // One wrapper per export, whichever require() asks for it.
+      let wrapped = this.wrappedRouters.get(exports);
+      if (!wrapped) {
+        wrapped = wrapParseRouter(exports as ParseRouter, () => this.enabled);
+        this.wrappedRouters.set(exports, wrapped);
+      }
+      return wrapped;
+    }
+    if (filename === path.join(baseDir, path.basename(THINK_ROUTER.file))) {
       patchRouterClass(exports);
       this.routers.push(exports);
     }

@@ -72,7 +72,8 @@ export class ScanopyMetrics {
   readonly path: string;
   readonly entityTypeKey: string;
   private tokens: TokenSet;
-  private readonly limiter: FailureLimiter;
+  /** The failed-authentication limit (cluster aggregation shares its failures between workers). */
+  readonly limiter: FailureLimiter;
   private readonly slots: ScrapeSlots;
   private readonly routeOnServicePort: boolean;
 

@@ -35,6 +35,11 @@ export class FailureLimiter {
   private readonly limited = new Map<string, Window>();
   /** The shared window of the addresses that found no place. */
   private overflow: Window | undefined;
+  /**
+   * Told of every failure recorded here (not of those `shared` from elsewhere): a node:cluster
+   * worker passes them on to the other workers, so that the limit holds for the whole cluster.
+   */
+  onFailure: ((client: string) => void) | undefined;
 
   constructor(options: FailureLimiterOptions = {}) {
     this.limit = options.limit ?? 30;
@@ -51,8 +56,10 @@ export class FailureLimiter {
     return Math.max(1, Math.ceil((window.start + this.windowMs - this.now()) / 1000));
   }
 
-  recordFailure(client: string): void {
+  /** Counts a failed authentication of `client`; `shared`: one another process recorded. */
+  recordFailure(client: string, shared = false): void {
     if (this.limit === 0) return;
+    if (!shared) this.onFailure?.(client);
     let window = this.current(client);
     if (window === undefined) {
       if (!this.hasRoom()) this.evictOne();

@@ -1,5 +1,6 @@
 // Starts the process's part in node:cluster aggregation: aggregator in the primary, member in a worker.
 import cluster from 'node:cluster';
+import type { FailureLimiter } from '../auth/rate-limit';
 import type { MetricsPipeline } from '../collection/pipeline';
 import { ClusterPrimary } from './primary';
 import { Slicer } from './slices';
@@ -27,6 +28,7 @@ const WORKER_MARGIN_MS = 2000;
 export function startClusterAggregation(
   pipeline: MetricsPipeline,
   settings: ClusterSettings,
+  limiter?: FailureLimiter,
 ): () => void {
   if (!settings.enabled) return () => undefined;
   if (cluster.isPrimary) {
@@ -36,6 +38,12 @@ export function startClusterAggregation(
     timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS,
   });
   const view = new TotalView();
+  // The failed-authentication limit holds for the cluster, not per worker: each failure is
+  // counted in every worker (behind one port, a client would otherwise get N times the guesses).
+  if (limiter !== undefined) {
+    limiter.onFailure = (client) => worker.shareAuthFailure(client);
+    worker.onAuthFailure = (client) => limiter.recordFailure(client, true);
+  }
   const stop = worker.start();
   // Scrapes that arrive while a total is on its way share it, whatever format each one writes:
   // one gather, one set of metric objects, which no later total changes.
@@ -48,6 +56,7 @@ export function startClusterAggregation(
   pipeline.setOwnMetricsSource(() => (shared ??= total().finally(() => (shared = undefined))));
   return () => {
     stop();
+    if (limiter !== undefined) limiter.onFailure = undefined;
     pipeline.setOwnMetricsSource(undefined);
   };
 }

@@ -126,6 +126,15 @@ export class ClusterPrimary {
           if (message.round === this.round) member.answered?.();
           break;
         }
+        case 'auth-failure': {
+          if (typeof message.client !== 'string') return;
+          for (const member of this.members.values()) {
+            if (member.worker !== worker) {
+              send(member.worker, { cmd: CMD, type: 'auth-failure', client: message.client });
+            }
+          }
+          break;
+        }
         case 'gather': {
           const id = message.id;
           this.gather()

@@ -22,7 +22,12 @@ export type ClusterMessage =
   /** worker → primary: a scrape needs the cluster's total (`id` pairs the answer). */
   | { cmd: typeof CMD; type: 'gather'; id: number }
   /** primary → worker: a part of the total asked for by `gather` `id` (`done`: the last). */
-  | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot; done: boolean };
+  | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot; done: boolean }
+  /**
+   * worker → primary: a failed authentication from `client`; primary → the other workers: the
+   * same, to count against the client's limit there too.
+   */
+  | { cmd: typeof CMD; type: 'auth-failure'; client: string };
 
 export function isClusterMessage(message: unknown): message is ClusterMessage {
   return (

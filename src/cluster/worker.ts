@@ -39,6 +39,8 @@ export class ClusterWorker {
    */
   readonly ready: Promise<void>;
   private nextId = 0;
+  /** Where a failed authentication another worker recorded goes (this worker's limiter). */
+  onAuthFailure: ((client: string) => void) | undefined;
   private readonly pending = new Map<number, Pending>();
   /** Whether a snapshot is being sent, part by part. */
   private answering = false;
@@ -73,6 +75,11 @@ export class ClusterWorker {
       this.channel.off('internalMessage', onMessage);
       for (const [id, pending] of this.pending) this.settle(id, pending, new Error('stopped'));
     };
+  }
+
+  /** Tells the other workers, through the primary, of a failed authentication here. */
+  shareAuthFailure(client: string): void {
+    if (this.welcomed) this.send({ cmd: CMD, type: 'auth-failure', client });
   }
 
   /** The cluster's total, from the primary; rejects when the primary does not answer in time. */
@@ -111,6 +118,9 @@ export class ClusterWorker {
         else void this.answerFrom(message.round);
         break;
       }
+      case 'auth-failure':
+        if (typeof message.client === 'string') this.onAuthFailure?.(message.client);
+        break;
       case 'total': {
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;

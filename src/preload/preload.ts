@@ -202,7 +202,7 @@ export function startPreload(
   }
   cleanups.push(metrics.subscribeToEventsChannel());
   const { startClusterAggregation } = load.cluster();
-  cleanups.push(startClusterAggregation(metrics.pipeline, settings.cluster));
+  cleanups.push(startClusterAggregation(metrics.pipeline, settings.cluster, metrics.limiter));
   if (settings.exports.push.length > 0) {
     cleanups.push(exportOnExit(() => metrics.pipeline.flushPush()));
   }

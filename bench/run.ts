@@ -3,6 +3,7 @@
 // is a result, printed as such, and never fails the run (tests never assert on timings).
 import os from 'node:os';
 import { canPin, killAllNow, liveChildren, pinSelf } from './children';
+import { clusterProcesses } from './cluster-processes';
 import { clusterScrape } from './cluster-suite';
 import { LOAD_CPU, SERVER_CPU } from './constants';
 import { eventLoop } from './eventloop';
@@ -26,7 +27,7 @@ const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   memory: [memory, memoryRoutes],
   runtime: [runtimeCost],
   startup: [startup],
-  cluster: [clusterScrape],
+  cluster: [clusterProcesses, clusterScrape],
 };
 
 /** Progress goes to stderr, so that stdout holds the tables alone. */

@@ -1,0 +1,167 @@
+// Issue 10's scrape goal in real processes: a node:cluster service of 4 workers, each recording
+// 10,000 label sets (the same in every worker, as the workers of one service have), scraped over
+// HTTP: scanopy-metrics with the preload alone (any worker answers with the cluster's total)
+// against prom-client's AggregatorRegistry in the primary. Per scrape: its wall time at the
+// client, and the longest event-loop block of the primary and of every worker meanwhile (wall
+// delay; main-thread CPU time where Node has process.threadCpuUsage). Rounds interleaved,
+// medians reported; the services are not pinned (5 processes each, on a 2-core machine).
+import http from 'node:http';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Child } from './children';
+import {
+  CLUSTER_WORKERS,
+  CPU_CLOCK,
+  type ProcessBlock,
+  type ServiceInfo,
+  type ServiceVariant,
+} from './cluster-service';
+import { BENCH_TOKEN, REGISTER_PATH } from './constants';
+import type { Sizes } from './options';
+import { rotate, summarize } from './stats';
+import { count, fixed, ratio, type Table } from './table';
+
+const VARIANTS: readonly ServiceVariant[] = ['scanopy-metrics', 'prom-client'];
+/** Quiet time around each scrape, so that the blocks measured are the scrape's. */
+const SETTLE_MS = 100;
+
+interface Round {
+  ms: number;
+  bytes: number;
+  blocks: ProcessBlock[];
+}
+
+function get(port: number, token?: string): Promise<{ ms: number; bytes: number }> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/metrics',
+        agent: false,
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        let bytes = 0;
+        let head = '';
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (head.length < 300) head += c.toString('utf8', 0, 300);
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`scrape of port ${port} answered ${res.statusCode}: ${head}`));
+          } else resolve({ ms: performance.now() - start, bytes });
+        });
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+async function scrapeRound(child: Child<ServiceInfo>, variant: ServiceVariant): Promise<Round> {
+  await child.call('start');
+  await sleep(SETTLE_MS);
+  const { ms, bytes } = await get(
+    child.info.port,
+    variant === 'scanopy-metrics' ? BENCH_TOKEN : undefined,
+  );
+  await sleep(SETTLE_MS);
+  const blocks = await child.call<ProcessBlock[]>('stop');
+  return { ms, bytes, blocks };
+}
+
+export async function clusterProcesses(
+  sizes: Sizes,
+  progress: (line: string) => void,
+): Promise<Table> {
+  const rounds = sizes.quick ? 1 : Math.max(sizes.rounds, 9);
+  progress(
+    `cluster (processes): ${rounds} rounds of one scrape of a ${CLUSTER_WORKERS}-worker service per variant`,
+  );
+  const children = new Map<ServiceVariant, Child<ServiceInfo>>();
+  const results: Record<ServiceVariant, Round[]> = { 'scanopy-metrics': [], 'prom-client': [] };
+  try {
+    for (const variant of VARIANTS) {
+      const preload = variant === 'scanopy-metrics';
+      children.set(
+        variant,
+        await Child.start<ServiceInfo>({
+          name: `cluster service (${variant})`,
+          module: path.join(__dirname, 'cluster-service.js'),
+          args: [variant, String(sizes.labelSets)],
+          nodeArgs: preload ? ['--require', REGISTER_PATH] : [],
+          env: preload ? { ...process.env, SCANOPY_METRICS_TOKEN: BENCH_TOKEN } : process.env,
+          readyTimeoutMs: 120_000,
+        }),
+      );
+    }
+    // Warm-up: enough scrapes that every worker has answered one (its first loads the serializer).
+    for (let i = 0; i < 3 * CLUSTER_WORKERS; i++) {
+      for (const variant of VARIANTS) await scrapeRound(children.get(variant)!, variant);
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of rotate(VARIANTS, round)) {
+        results[variant].push(await scrapeRound(children.get(variant)!, variant));
+      }
+    }
+  } finally {
+    for (const child of children.values()) await child.stop();
+  }
+
+  const ms = (v: ServiceVariant) => summarize(results[v].map((r) => r.ms));
+  /** Per process (primary, worker 1..4): the median over the rounds of its longest block. */
+  const perProcess = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) => {
+    const names = results[v][0]?.blocks.map((b) => b.process) ?? [];
+    return names.map((name) => {
+      const values = results[v].flatMap((r) =>
+        r.blocks.filter((b) => b.process === name).flatMap((b) => pick(b) ?? []),
+      );
+      return { name, median: values.length > 0 ? summarize(values).median : undefined };
+    });
+  };
+  const worst = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) => {
+    const medians = perProcess(v, pick).flatMap((p) => p.median ?? []);
+    return medians.length > 0 ? Math.max(...medians) : undefined;
+  };
+  const list = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) =>
+    perProcess(v, pick)
+      .map((p) => `${p.name.replace('worker ', 'w')} ${fixed(p.median)}`)
+      .join(', ');
+  const wall = (b: ProcessBlock) => b.wallMs;
+  const cpu = (b: ProcessBlock) => b.cpuMs;
+  const time = ms('scanopy-metrics').median / ms('prom-client').median;
+  const longest = worst('scanopy-metrics', wall);
+  const longestCpu = worst('scanopy-metrics', cpu);
+  return {
+    title: `cluster scrape, real processes: a ${CLUSTER_WORKERS}-worker node:cluster service × ${count(sizes.labelSets)} label sets per worker (counter + histogram)${sizes.quick ? ' (QUICK: too small for conclusions)' : ''}`,
+    notes: [
+      'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
+      "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
+      `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
+      `the services are not pinned; medians of ${rounds} interleaved rounds.`,
+    ],
+    columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],
+    rows: VARIANTS.map((v) => [
+      v,
+      fixed(ms(v).median),
+      `${fixed(ms(v).min)}–${fixed(ms(v).max)}`,
+      count(results[v][0]?.bytes),
+      list(v, wall),
+      list(v, cpu),
+    ]),
+    goals: [
+      {
+        text: 'scrape time ≤ 1/3 of prom-client',
+        measured: ratio(time),
+        met: Number.isFinite(time) ? time <= 1 / 3 : undefined,
+      },
+      {
+        text: 'no event-loop block above 20 ms in any process (wall delay)',
+        measured: `${fixed(longest)} ms (CPU ${fixed(longestCpu)} ms)`,
+        met: longest === undefined ? undefined : longest <= 20,
+      },
+    ],
+  };
+}

@@ -2,10 +2,10 @@
 import { TokenSet } from './auth/bearer';
 import { FailureLimiter } from './auth/rate-limit';
 import { eventVocabulary, type EventVocabularyOptions } from './labels/event-labels';
-import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics } from './recorder/middleware';
+import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics, httpRequestRecorder } from './recorder/middleware';
 import { MetricsObserver } from './events/observer';
 import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
-import type { KoaMiddleware } from './types';
+import type { ComposedMiddleware, KoaMiddleware, RequestStart } from './types';
 import { DEFAULT_METRICS_PATH, metricsRoute } from './route/route';
 import {
   DEFAULT_MAX_CONCURRENT_SCRAPES,
@@ -158,7 +158,37 @@ export class ScanopyMetrics {
     // The route elsewhere (its own port) or not at all: the path is the service's like any other.
     if (!this.routeOnServicePort) return record;
     const route = this.route();
-    return (ctx, next) => record(ctx, () => route(ctx, next));
+    const path = this.path;
+    // Any other path goes straight on: no closure per request for the route's turn.
+    return (ctx, next) =>
+      ctx.path === path ? record(ctx, () => route(ctx, next)) : record(ctx, next);
+  }
+
+  /**
+   * What the preload runs at the start of each request of an instrumented application, in Koa's
+   * `handleRequest` (a step of the middleware chain less than `firstMiddleware`): it starts
+   * recording the request and returns what the application runs for it: for the metrics path,
+   * the route, so that the service's own middleware neither sees nor blocks a scrape; for any
+   * other path, the application's own middleware.
+   */
+  requestStart(): RequestStart {
+    const startRecording = httpRequestRecorder(this.pipeline.instruments, {
+      entityTypeKey: this.entityTypeKey,
+    });
+    if (!this.routeOnServicePort) {
+      return (ctx, appMiddleware) => {
+        startRecording(ctx);
+        return appMiddleware;
+      };
+    }
+    const route = this.route();
+    const path = this.path;
+    return (ctx, appMiddleware) => {
+      startRecording(ctx);
+      if (ctx.path !== path) return appMiddleware;
+      const answer: ComposedMiddleware = (c) => route(c, () => appMiddleware(c));
+      return answer;
+    };
   }
 }
 

@@ -92,3 +92,15 @@ export type KoaNext = () => Promise<unknown>;
 
 /** A Koa middleware, as `app.use()` and a router's `use()` take it. */
 export type KoaMiddleware = (ctx: KoaContext, next: KoaNext) => Promise<void>;
+
+/** An application's whole middleware, composed, as Koa's `handleRequest` runs it. */
+export type ComposedMiddleware = (ctx: KoaContext) => Promise<unknown>;
+
+/**
+ * What the preload runs at the start of each request of a Koa application: it starts recording
+ * the request and returns the middleware to run for it (the application's own, or the route's).
+ */
+export type RequestStart = (
+  ctx: KoaContext,
+  appMiddleware: ComposedMiddleware,
+) => ComposedMiddleware;

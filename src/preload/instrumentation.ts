@@ -10,7 +10,7 @@ import {
 } from '@opentelemetry/instrumentation';
 import type { KoaMiddleware } from '../types';
 import { PACKAGE_NAME, VERSION } from '../version';
-import { applicationClass, KOA_MODULES, patchApplication } from './koa-patch';
+import { applicationClass, KOA_MODULES, patchApplication, type KoaMethod } from './koa-patch';
 import {
   patchRouterClass,
   THINK_ROUTER,
@@ -85,7 +85,8 @@ export class KoaMetricsInstrumentation extends InstrumentationBase<KoaMetricsIns
                     if (this.instrumentedApps++ === 0) this.getConfig().onFirstApp?.();
                   },
                 },
-                (proto, wrapper) => this._wrap(proto, 'callback', wrapper),
+                (proto, name, wrapper) =>
+                  this._wrap(proto as unknown as Record<typeof name, KoaMethod>, name, wrapper),
               );
             }
             return exports;

@@ -1,8 +1,9 @@
 // What the preload does to a Koa Application class (koa, or Egg 4's fork @eggjs/koa): wrap its
-// `callback()` so that the package's middleware runs first in every application. Free of any
+// `callback()` and `handleRequest()` so that every request of every application is recorded
+// first, before its own middleware. Free of any
 // module-loading hook, so that both the preload's own hooks and the OpenTelemetry
 // instrumentation class share it.
-import type { KoaMiddleware } from '../types';
+import type { KoaMiddleware, RequestStart } from '../types';
 
 /**
  * The modules whose Application class is patched, with the major versions: koa itself and
@@ -21,6 +22,7 @@ export const KOA_MODULES: readonly { name: string; versions: string }[] = [
 export interface KoaApplication {
   middleware: unknown[];
   callback(this: KoaApplication): unknown;
+  handleRequest?(this: KoaApplication, ctx: unknown, fnMiddleware: unknown): unknown;
 }
 
 export type KoaClass = { prototype: KoaApplication };
@@ -38,33 +40,70 @@ export function applicationClass(exports: unknown): KoaClass | undefined {
 
 export interface PatchTarget {
   isEnabled(): boolean;
-  middleware(): KoaMiddleware;
+  /**
+   * Run at the start of each request of an instrumented application, in Koa's `handleRequest`:
+   * the preload's way, which costs the hot path no step of the middleware chain.
+   */
+  requestStart?: RequestStart;
+  /** Put first in the application's middleware instead (without `requestStart`). */
+  middleware?(): KoaMiddleware;
   /** Called for each application that gets the middleware. */
   instrumented(): void;
 }
 
-type Callback = KoaApplication['callback'];
-/** Replaces `proto.callback` with what `wrapper` makes of the original. */
-export type Wrap = (proto: KoaApplication, wrapper: (original: Callback) => Callback) => void;
+/** A method of the Application prototype, as the patch wraps it. */
+export type KoaMethod = (this: KoaApplication, ...args: unknown[]) => unknown;
+/** Replaces `proto[name]` with what `wrapper` makes of the original. */
+export type Wrap = (
+  proto: KoaApplication,
+  name: 'callback' | 'handleRequest',
+  wrapper: (original: KoaMethod) => KoaMethod,
+) => void;
+
+/** On an instrumented application: the function that starts recording each of its requests. */
+const REQUEST_START = Symbol('scanopy-metrics.requestStart');
+
+type Instrumented = KoaApplication & {
+  [INSTRUMENTED]?: boolean;
+  [REQUEST_START]?: RequestStart;
+};
 
 /**
- * Koa composes an application's middleware in `callback()` (which `listen()` calls), so wrapping
- * `callback` to put one middleware in front catches every app however it is served, and apps
- * mounted inside another (koa-mount) are not counted twice. CommonJS and ES module entry points
- * share one class: it is patched once.
+ * Koa composes an application's middleware in `callback()` (which `listen()` calls), and runs
+ * it for each request through `handleRequest(ctx, composed)`. Wrapping `callback` marks every
+ * app however it is served (and apps mounted inside another, koa-mount, are not counted twice:
+ * their middleware runs inside the parent's); wrapping `handleRequest` starts recording each
+ * request of a marked app before its middleware, and hands the metrics path to the route. A
+ * Koa without `handleRequest` (none of those supported), or a target without `requestStart`,
+ * gets the middleware first in the chain instead. CommonJS and ES module entry points share one
+ * class: it is patched once.
  */
 export function patchApplication(app: KoaClass, target: PatchTarget, wrap: Wrap): void {
-  const proto = app.prototype as KoaApplication & { [INSTRUMENTED]?: boolean };
+  const proto = app.prototype as Instrumented;
   if (Object.prototype.hasOwnProperty.call(proto, INSTRUMENTED)) return;
   proto[INSTRUMENTED] = true;
-  wrap(proto, (original) => {
-    return function (this: KoaApplication & { [INSTRUMENTED]?: boolean }) {
+  const requestStart = typeof proto.handleRequest === 'function' ? target.requestStart : undefined;
+  wrap(proto, 'callback', (original) => {
+    return function (this: Instrumented, ...args: unknown[]) {
       if (!Object.prototype.hasOwnProperty.call(this, INSTRUMENTED) && target.isEnabled()) {
-        this.middleware.unshift(target.middleware());
+        if (requestStart !== undefined) {
+          Object.defineProperty(this, REQUEST_START, { value: requestStart });
+        } else if (target.middleware !== undefined) {
+          this.middleware.unshift(target.middleware());
+        }
         Object.defineProperty(this, INSTRUMENTED, { value: true });
         target.instrumented();
       }
-      return original.apply(this);
+      return original.apply(this, args);
+    };
+  });
+  if (requestStart === undefined) return;
+  wrap(proto, 'handleRequest', (original) => {
+    // Koa's handleRequest(ctx, fnMiddleware), both in koa 2 and 3 and in @eggjs/koa.
+    return function (this: Instrumented, ctx: unknown, fnMiddleware: unknown) {
+      const start = this[REQUEST_START];
+      if (start === undefined) return original.call(this, ctx, fnMiddleware);
+      return original.call(this, ctx, start(ctx as never, fnMiddleware as never));
     };
   });
 }

@@ -10,13 +10,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag } from '../diag';
-import type { KoaMiddleware } from '../types';
+import type { RequestStart } from '../types';
 import {
   applicationClass,
   KOA_MODULES,
   patchApplication,
   type KoaApplication,
   type KoaClass,
+  type KoaMethod,
 } from './koa-patch';
 import {
   patchRouterClass,
@@ -27,8 +28,8 @@ import {
 } from './think-router';
 
 export interface ModuleHooksOptions {
-  /** Put first in the middleware of every Koa application the process creates. */
-  middleware: KoaMiddleware;
+  /** Run at the start of each request of every Koa application the process creates. */
+  requestStart: RequestStart;
   /** Called when the first app of the process is instrumented (it is about to serve). */
   onFirstApp?: () => void;
 }
@@ -123,9 +124,12 @@ function supported(baseDir: string | void, versions: string): string | undefined
   return major >= low && major < high ? (version as string) : undefined;
 }
 
-const ORIGINAL_CALLBACK = Symbol('scanopy-metrics.original-callback');
+const ORIGINALS = Symbol('scanopy-metrics.originals');
 
-type Patched = KoaApplication & { [ORIGINAL_CALLBACK]?: KoaApplication['callback'] };
+type Patchable = 'callback' | 'handleRequest';
+
+/** A patched prototype, with its own methods as they were, for disable(). */
+type Patched = KoaApplication & { [ORIGINALS]?: Partial<Record<Patchable, unknown>> };
 
 /** Patches koa, @eggjs/koa and think-router as the process loads them. */
 export class ModuleHooks {
@@ -179,9 +183,11 @@ export class ModuleHooks {
     this.enabled = false;
     for (const hook of this.hooks.splice(0)) hook.unhook();
     for (const proto of this.patched.splice(0)) {
-      const original = proto[ORIGINAL_CALLBACK];
-      if (original) proto.callback = original;
-      delete proto[ORIGINAL_CALLBACK];
+      const originals = proto[ORIGINALS] ?? {};
+      for (const [name, original] of Object.entries(originals)) {
+        (proto as unknown as Record<string, unknown>)[name] = original;
+      }
+      delete proto[ORIGINALS];
     }
     for (const router of this.routers.splice(0)) unpatchRouterClass(router);
   }
@@ -255,19 +261,20 @@ export class ModuleHooks {
       app,
       {
         isEnabled: () => this.enabled,
-        middleware: () => this.options.middleware,
+        requestStart: this.options.requestStart,
         instrumented: () => {
           if (this.instrumentedApps++ === 0) this.options.onFirstApp?.();
         },
       },
-      (proto, wrapper) => {
+      (proto, name, wrapper) => {
         const patched = proto as Patched;
+        const methods = proto as unknown as Record<Patchable, KoaMethod>;
         // The prototype's own method, taken off it to be wrapped and put back by disable().
-        // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this`
-        const original = proto.callback;
-        patched[ORIGINAL_CALLBACK] = original;
-        proto.callback = wrapper(original);
-        this.patched.push(patched);
+        const original = methods[name];
+        const originals = (patched[ORIGINALS] ??= {});
+        if (originals[name] === undefined) originals[name] = original;
+        methods[name] = wrapper(original);
+        if (!this.patched.includes(patched)) this.patched.push(patched);
       },
     );
   }

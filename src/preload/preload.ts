@@ -218,7 +218,7 @@ export function startPreload(
       return undefined;
     });
   };
-  const koa = new ModuleHooks({ middleware: metrics.firstMiddleware(), onFirstApp });
+  const koa = new ModuleHooks({ requestStart: metrics.requestStart(), onFirstApp });
   moduleHooks = koa;
   cleanups.push(() => {
     koa.disable();

@@ -77,6 +77,10 @@ function countingEnd(end: Write): Write {
 }
 
 const installedOn = new WeakSet<object>();
+/** The counting functions on Node's HTTP/1 prototypes, once installed. */
+let http1Push: Push | undefined;
+let http1Write: Write | undefined;
+let http1End: Write | undefined;
 
 /**
  * Puts the counting `push` on the prototypes of requests and the counting `write` and `end` on
@@ -110,6 +114,11 @@ export function installBodyCountingOn(
  */
 export function installBodyCounting(): void {
   installBodyCountingOn([IncomingMessage.prototype], [ServerResponse.prototype]);
+  const request = IncomingMessage.prototype as unknown as { push: Push };
+  const response = ServerResponse.prototype as unknown as { write: Write; end: Write };
+  http1Push = request.push;
+  http1Write = response.write;
+  http1End = response.end;
 }
 
 let http2Installed = false;
@@ -139,7 +148,8 @@ function installHttp2BodyCounting(req: object): void {
  */
 export function countRequestBody(req: object, counts: BodyBytes): void {
   const target = req as Counted & { push: Push };
-  if (!counting.has(target.push)) {
+  // The usual case first, without a WeakSet lookup: Node's HTTP/1 request, counted on its prototype.
+  if (target.push !== http1Push && !counting.has(target.push)) {
     installHttp2BodyCounting(req);
     if (!counting.has(target.push)) target.push = countingPush(target.push);
   }
@@ -157,8 +167,10 @@ export function countRequestBody(req: object, counts: BodyBytes): void {
  */
 export function countResponseBody(res: object, counts: BodyBytes): void {
   const target = res as Counted & { write: Write; end: Write };
-  if (!counting.has(target.write)) target.write = countingWrite(target.write);
-  if (!counting.has(target.end)) target.end = countingEnd(target.end);
+  if (target.write !== http1Write && !counting.has(target.write)) {
+    target.write = countingWrite(target.write);
+  }
+  if (target.end !== http1End && !counting.has(target.end)) target.end = countingEnd(target.end);
   target[COUNTS] = counts;
 }
 

@@ -190,6 +190,14 @@ export function describePreloadedService(title: string, options: PreloadedServic
       expect(eventsTotal(fromSecond, 'Host', 'created')).to.equal(4);
     });
 
+    it('records without a step of its own in the middleware chain: the app runs its 5 middleware', async () => {
+      const service = await start({ SCANOPY_METRICS_TOKEN: TOKEN });
+      // The auth middleware, then two routers' routes() and allowedMethods().
+      expect(JSON.parse((await get(service.url, '/chain')).body)).to.deep.equal({ middleware: 5 });
+      expect(JSON.parse((await get(service.url, '/chain')).body)).to.deep.equal({ middleware: 5 });
+      expect(requestsTotal(await scrapeChild(service.url), 'GET', '/chain', '200')).to.equal(2);
+    });
+
     it('keeps nothing alive: the service exits by itself once it closes its servers', async () => {
       const service = await start({ SCANOPY_METRICS_TOKEN: TOKEN });
       await scrapeChild(service.url);

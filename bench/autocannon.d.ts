@@ -14,6 +14,8 @@ declare module 'autocannon' {
        * the default leaves up to a second of idle time at the end of every round.
        */
       sampleInt?: number;
+      /** Seconds a response may take before autocannon counts a timeout (default 10). */
+      timeout?: number;
       method?: string;
       headers?: Record<string, string>;
     }

@@ -16,6 +16,11 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** How long the child may take to say it is ready. Default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * A command the child runs under, e.g. `valgrind --tool=callgrind`: `wrapper... node
+   * nodeArgs... module args...`. Such a child is not pinned.
+   */
+  wrapper?: readonly string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -74,12 +79,15 @@ export class Child<Info = unknown> {
   /** Forks the module and waits for its `ready` (see rpc.ts). */
   static start<Info = unknown>(options: ChildOptions): Promise<Child<Info>> {
     const nodeArgs = options.nodeArgs ?? [];
-    const pinned = options.cpu !== undefined && canPin();
-    // fork() runs `execPath ...execArgv module ...args`; through taskset the IPC channel (an
-    // inherited fd) survives the exec, and every thread Node later creates inherits the affinity.
+    const wrapper = options.wrapper ?? [];
+    const pinned = wrapper.length === 0 && options.cpu !== undefined && canPin();
+    const prefix = pinned ? ['taskset', '-c', String(options.cpu)] : wrapper;
+    // fork() runs `execPath ...execArgv module ...args`; through taskset (or a wrapper) the IPC
+    // channel (an inherited fd) survives the exec, and every thread Node later creates inherits
+    // the affinity.
     const proc = fork(options.module, options.args ?? [], {
-      execPath: pinned ? 'taskset' : process.execPath,
-      execArgv: pinned ? ['-c', String(options.cpu), process.execPath, ...nodeArgs] : nodeArgs,
+      execPath: prefix.length > 0 ? prefix[0] : process.execPath,
+      execArgv: prefix.length > 0 ? [...prefix.slice(1), process.execPath, ...nodeArgs] : nodeArgs,
       env: options.env ?? process.env,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

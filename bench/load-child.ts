@@ -10,6 +10,8 @@ export interface LoadRequest {
   amount?: number;
   /** ...or a duration in seconds (the event-loop benchmark). */
   duration?: number;
+  /** Seconds a response may take before it counts as a timeout (autocannon's default 10). */
+  timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -39,6 +41,7 @@ function run(request: LoadRequest): Promise<LoadResult> {
         // autocannon rejects a key present with the value undefined.
         ...(request.amount !== undefined && { amount: request.amount }),
         ...(request.duration !== undefined && { duration: request.duration }),
+        ...(request.timeoutSeconds !== undefined && { timeout: request.timeoutSeconds }),
       },
       (error, result) => {
         if (error) return reject(error);

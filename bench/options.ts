@@ -3,6 +3,7 @@
 
 export const SUITES = [
   'hotpath',
+  'instructions',
   'record',
   'events',
   'scrape',

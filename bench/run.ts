@@ -9,6 +9,7 @@ import { LOAD_CPU, SERVER_CPU } from './constants';
 import { eventLoop } from './eventloop';
 import { events } from './events';
 import { hotPath } from './hotpath';
+import { instructionCounts } from './instructions';
 import { memory, memoryRoutes } from './memory';
 import { parseArgs, USAGE, type Sizes, type SuiteName } from './options';
 import { recordCost } from './record';
@@ -21,6 +22,7 @@ type Suite = (sizes: Sizes, progress: (line: string) => void) => Promise<Table>;
 
 const SUITE_TABLES: Record<SuiteName, Suite[]> = {
   hotpath: [hotPath],
+  instructions: [instructionCounts],
   record: [recordCost],
   events: [events],
   scrape: [scrapeTime, eventLoop],

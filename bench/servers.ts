@@ -1,7 +1,7 @@
 // Starting the measured processes: a server variant pinned to the server's core, the load
 // generator pinned to the other one.
 import path from 'node:path';
-import { Child } from './children';
+import { Child, type ChildOptions } from './children';
 import { BENCH_TOKEN, LOAD_CPU, REGISTER_PATH, SERVER_CPU } from './constants';
 import { createHost } from './http';
 import type { ServerInfo } from './server-child';
@@ -38,7 +38,11 @@ function serverEnv(preload: boolean): NodeJS.ProcessEnv {
  * <repo>/dist/preload/register.js` with SCANOPY_METRICS_TOKEN set, so the real preload path is measured.
  * With label sets it is wired by hand (the preload's default cardinality limit is 2000).
  */
-export async function startServer(variant: ServerVariant, labelSets = 0): Promise<BenchServer> {
+export async function startServer(
+  variant: ServerVariant,
+  labelSets = 0,
+  under: Pick<ChildOptions, 'wrapper' | 'readyTimeoutMs'> = {},
+): Promise<BenchServer> {
   const preload = variant === 'scanopy-metrics' && labelSets === 0;
   const child = await Child.start<ServerInfo>({
     name: `server ${variant}`,
@@ -47,6 +51,7 @@ export async function startServer(variant: ServerVariant, labelSets = 0): Promis
     nodeArgs: preload ? ['--require', REGISTER_PATH] : [],
     cpu: SERVER_CPU,
     env: serverEnv(preload),
+    ...under,
   });
   try {
     const base = `http://127.0.0.1:${child.info.port}`;

@@ -177,7 +177,15 @@ export async function instructionCounts(
       'Run side by side under valgrind --tool=callgrind; scanopy-metrics is preloaded' +
         ' (--require dist/preload/register.js), prom-client is its middleware put first by hand.',
     ],
-    columns: ['variant', 'main/req', '× bare', 'others/req', 'total/req', 'total × bare', 'scrapes'],
+    columns: [
+      'variant',
+      'main/req',
+      '× bare',
+      'others/req',
+      'total/req',
+      'total × bare',
+      'scrapes',
+    ],
     rows,
     goals: [
       {

@@ -8,9 +8,10 @@
 //            | manual (the library's middleware is put first in the app by hand)
 //   labelSets  label sets recorded before serving (10,000 for the event-loop benchmark)
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { createApp } from '../reference-service/app';
-import { BENCH_TOKEN, BLOCK_LIMIT_MS, labelSetPath } from './constants';
+import { BENCH_TOKEN, BLOCK_LIMIT_MS, labelSetPath, REGISTER_PATH } from './constants';
 import { failStart, serve } from './rpc';
 import { loadSubject, SUBJECT_NAMES, type SubjectName } from './subjects';
 
@@ -88,8 +89,12 @@ async function main(): Promise<void> {
   const { app } = createApp({ logger: () => undefined });
 
   if (variant === 'scanopy-metrics' && wiring === 'preload') {
-    // The preload patched koa before the reference service loaded it; check that it did.
-    const { preloaded } = await import('scanopy-metrics');
+    // The preload patched koa before the reference service loaded it; check that it did, through
+    // the preload's own module (loaded already): importing the package's index would load every
+    // module of the package into a service that, preloaded, never loads them.
+    const preloadModule = path.join(path.dirname(REGISTER_PATH), 'preload.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the preload's copy, by path
+    const { preloaded } = require(preloadModule) as { preloaded: () => unknown };
     if (!preloaded()) throw new Error('started without the scanopy-metrics preload');
     if (Number(labelSets) > 0) throw new Error('label sets need the manual wiring');
   } else if (variant !== 'bare') {

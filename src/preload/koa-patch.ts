@@ -74,8 +74,8 @@ type Instrumented = KoaApplication & {
  * app however it is served (and apps mounted inside another, koa-mount, are not counted twice:
  * their middleware runs inside the parent's); wrapping `handleRequest` starts recording each
  * request of a marked app before its middleware, and hands the metrics path to the route. A
- * Koa without `handleRequest` (none of those supported), or a target without `requestStart`,
- * gets the middleware first in the chain instead. CommonJS and ES module entry points share one
+ * Koa without `handleRequest` (koa before 2.4), or a target without `requestStart`, gets the
+ * middleware first in the chain instead. CommonJS and ES module entry points share one
  * class: it is patched once.
  */
 export function patchApplication(app: KoaClass, target: PatchTarget, wrap: Wrap): void {

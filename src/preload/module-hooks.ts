@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diag } from '../diag';
-import type { RequestStart } from '../types';
+import type { KoaMiddleware, RequestStart } from '../types';
 import {
   applicationClass,
   KOA_MODULES,
@@ -30,6 +30,8 @@ import {
 export interface ModuleHooksOptions {
   /** Run at the start of each request of every Koa application the process creates. */
   requestStart: RequestStart;
+  /** Put first in the middleware instead, for a koa without `handleRequest` (before 2.4). */
+  middleware: () => KoaMiddleware;
   /** Called when the first app of the process is instrumented (it is about to serve). */
   onFirstApp?: () => void;
 }
@@ -262,6 +264,7 @@ export class ModuleHooks {
       {
         isEnabled: () => this.enabled,
         requestStart: this.options.requestStart,
+        middleware: this.options.middleware,
         instrumented: () => {
           if (this.instrumentedApps++ === 0) this.options.onFirstApp?.();
         },

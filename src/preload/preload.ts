@@ -218,7 +218,11 @@ export function startPreload(
       return undefined;
     });
   };
-  const koa = new ModuleHooks({ requestStart: metrics.requestStart(), onFirstApp });
+  const koa = new ModuleHooks({
+    requestStart: metrics.requestStart(),
+    middleware: () => metrics.firstMiddleware(),
+    onFirstApp,
+  });
   moduleHooks = koa;
   cleanups.push(() => {
     koa.disable();

@@ -57,7 +57,7 @@ async function load(generator: Child, server: BenchServer, amount: number): Prom
     connections: 10,
     amount,
     // A server under valgrind is slow, the more so before its code is compiled.
-    timeoutSeconds: 300,
+    timeoutSeconds: 1200,
   } satisfies LoadRequest);
   if (result.errors || result.timeouts || result.non2xx || result.ok !== amount) {
     throw new Error(`expected ${amount} responses 200, got ${JSON.stringify(result)}`);

@@ -1,6 +1,7 @@
-// Start-up loads only what the configuration needs: no OpenTelemetry module at all until the
-// first scrape (the SDK: sdk-metrics, core, resources, semantic-conventions, and the API) or a
-// caller needs it, koa hooked by the package's own require() hook, no node:http2 until the service
+// Start-up loads only what the configuration needs: no OpenTelemetry module at all (the SDK:
+// sdk-metrics, core, resources, semantic-conventions, and the API) until something records through
+// the SDK (instrumentation-http, runtime metrics, a push exporter, a caller of its provider); a
+// scrape of the package's own series loads none either; koa hooked by the package's own require() hook, no node:http2 until the service
 // serves HTTP/2, the YAML parser only for a configuration file, instrumentation-http only when
 // enabled, and nothing beyond the off switch when the package is disabled.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -53,7 +54,7 @@ describe('start-up loads only what the configuration needs (--require)', () => {
   const children = new Children();
   afterEach(() => children.stopAll());
 
-  it('with a token: no OpenTelemetry module, YAML or node:http2 until the first scrape, then the SDK', async () => {
+  it('with a token: no OpenTelemetry module, YAML or node:http2, before or after a scrape', async () => {
     const bare = await children.start({ fixture: fixture('loaded-modules.cjs') });
     const bareLoaded = await loaded(bare.url);
     const service = await children.start({
@@ -77,7 +78,8 @@ describe('start-up loads only what the configuration needs (--require)', () => {
     ).to.equal(1);
     expect(text).to.match(/^target_info\{.*service_name="unknown_service:node"/m);
     const after = await loaded(service.url);
-    expect(after.packages).to.include.members([...SDK, '@opentelemetry/api']);
+    expect(openTelemetry(after.packages)).to.deep.equal([]);
+    expect(after.packages).to.deep.equal(bareLoaded.packages);
     expect(service.stderr()).to.equal('');
     expect(await service.stop()).to.deep.equal({ code: 0, signal: null });
   });
@@ -108,6 +110,51 @@ describe('start-up loads only what the configuration needs (--require)', () => {
       cwd,
     });
     expect((await loaded(service.url)).packages).to.include('yaml');
+    expect(service.stderr()).to.equal('');
+  });
+
+  it('with the shipped otel-config.yaml (views, limits): YAML, and no OpenTelemetry module before or after a scrape', async () => {
+    const cwd = children.tempDir();
+    writeFileSync(
+      path.join(cwd, 'otel-config.yaml'),
+      readFileSync(path.join(__dirname, '..', '..', 'otel-config.yaml')),
+    );
+    const service = await children.start({
+      fixture: fixture('loaded-modules.cjs'),
+      nodeArgs: REQUIRE_PRELOAD,
+      env: { SCANOPY_METRICS_TOKEN: TOKEN },
+      cwd,
+    });
+    const before = await loaded(service.url);
+    expect(before.packages).to.include('yaml');
+    expect(openTelemetry(before.packages)).to.deep.equal([]);
+    const text = await scrapeChild(service.url);
+    expect(
+      sample(text, 'http_requests_total', {
+        method: 'GET',
+        path: 'unmatched',
+        status: '200',
+        entity_type: 'anonymous',
+      }),
+    ).to.equal(1);
+    expect(openTelemetry((await loaded(service.url)).packages)).to.deep.equal([]);
+    expect(service.stderr()).to.equal('');
+  });
+
+  it('a caller of the SDK provider gets it, and the scrape serves its instruments with the same target_info', async () => {
+    const service = await children.start({
+      fixture: fixture('loaded-modules.cjs'),
+      nodeArgs: REQUIRE_PRELOAD,
+      env: { SCANOPY_METRICS_TOKEN: TOKEN },
+    });
+    const first = await scrapeChild(service.url);
+    expect(openTelemetry((await loaded(service.url)).packages)).to.deep.equal([]);
+    expect((await get(service.url, '/sdk-counter')).status).to.equal(200);
+    const second = await scrapeChild(service.url);
+    expect((await loaded(service.url)).packages).to.include.members([...SDK, '@opentelemetry/api']);
+    expect(sample(second, 'host_counter_total', {})).to.equal(1);
+    const targetInfo = (text: string): string | undefined => /^target_info\{.*$/m.exec(text)?.[0];
+    expect(targetInfo(second)).to.equal(targetInfo(first));
     expect(service.stderr()).to.equal('');
   });
 

@@ -10,6 +10,11 @@ import type { Sdk, SdkOptions } from './sdk';
 import { formatKey, PROMETHEUS_TEXT, type ExpositionFormat } from '../exposition/format';
 import type { PrometheusTextSerializer } from '../exposition/serializer';
 import type { ScopeProducer } from './producer';
+import { resourceAttributes } from './resource';
+import { PACKAGE_NAME, VERSION } from '../version';
+
+/** The instrumentation scope of the package's own metrics. */
+const OWN_SCOPE = { name: PACKAGE_NAME, version: VERSION };
 
 /** The package's own metrics, as the producer lists them. */
 type OwnMetric = ReturnType<ScopeProducer['metrics']>[number];
@@ -80,6 +85,8 @@ export class MetricsPipeline {
   /** When the metrics started counting: the start time of every cumulative series. */
   private readonly startTime = hrNow();
   private built: Sdk | undefined;
+  /** `target_info`'s attributes while the SDK is not built. */
+  private lightAttributes: Record<string, string> | undefined;
   private textSerializer: PrometheusTextSerializer | undefined;
   /** The scrape in progress of each format, which callers arriving meanwhile share. */
   private readonly rounds = new Map<string, Round>();
@@ -202,17 +209,35 @@ export class MetricsPipeline {
   private async produce(format: ExpositionFormat): Promise<{ bytes: Buffer; buffer: Buffer }> {
     // A scrape is where a tracer provider registered since the last one is noticed.
     this.instruments.refreshTracing();
+    const spare = this.spare;
+    this.spare = undefined;
+    const sdk = this.built ?? this.sdkUnlessUnneeded();
+    if (sdk === undefined) {
+      // Nothing has asked for the SDK (its provider, a push reader), so no instrument records
+      // through it: the package's own series are the whole exposition, and the SDK stays unloaded.
+      const metrics = this.ownSource ? await this.ownSource() : this.instruments.all;
+      const own = { scope: OWN_SCOPE, metrics, startTime: this.startTime };
+      const resource = { attributes: this.lightAttributes ?? {} };
+      return this.serializer.serialize({ resource, scopeMetrics: [] }, own, spare, format);
+    }
     // The SDK's own instruments come through the reader; the package's metrics are written
     // straight from their series (see ScopeProducer.without).
-    const { producer, reader } = this.sdk;
+    const { producer, reader } = sdk;
     const collection = producer.without(() => reader.collect());
     const { resourceMetrics, errors } = await collection;
     for (const error of errors) diag.error('scanopy-metrics: collection error', error);
-    const spare = this.spare;
-    this.spare = undefined;
     const metrics = this.ownSource ? await this.ownSource() : producer.metrics();
     const own = { scope: producer.scope, metrics, startTime: producer.startTime };
     return this.serializer.serialize(resourceMetrics, own, spare, format);
+  }
+
+  /**
+   * The SDK, if the scrape needs it: only for the resource, when its attributes cannot be made
+   * without it (see resource.ts).
+   */
+  private sdkUnlessUnneeded(): Sdk | undefined {
+    this.lightAttributes ??= resourceAttributes(this.options.resourceAttributes ?? {});
+    return this.lightAttributes === undefined ? this.sdk : undefined;
   }
 
   shutdown(): Promise<void> {

@@ -1,17 +1,36 @@
-// The configured views as OTel SDK views, for instruments recorded through the SDK.
+// The configured views as OTel SDK views, for instruments recorded through the SDK. Only the SDK's
+// types are imported: a file with views would otherwise load the whole SDK at start-up, and every
+// module loaded stays in the heap that each request's garbage collection walks.
 import type { Attributes } from '@opentelemetry/api';
-import {
+import type {
   AggregationType,
+  IAttributesProcessor,
   InstrumentType,
-  type IAttributesProcessor,
-  type ViewOptions,
+  ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import type { SdkView } from './types';
 import { matchesGlob } from './values';
 
+/** The SDK's InstrumentType values (the same in both SDK lines; a test compares them). */
+export const INSTRUMENT_TYPES = [
+  'COUNTER',
+  'GAUGE',
+  'HISTOGRAM',
+  'UP_DOWN_COUNTER',
+  'OBSERVABLE_COUNTER',
+  'OBSERVABLE_GAUGE',
+  'OBSERVABLE_UP_DOWN_COUNTER',
+] as InstrumentType[];
+
+/** The SDK's AggregationType values the views use (a test compares them). */
+export const AGGREGATION_TYPES = {
+  DROP: 1 as AggregationType.DROP,
+  EXPLICIT_BUCKET_HISTOGRAM: 4 as AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+};
+
 /** The file's instrument type names (`up_down_counter`) are the SDK's enum values, lower-cased. */
 export function instrumentType(name: string): InstrumentType | undefined {
-  return Object.values(InstrumentType).find((t) => t.toLowerCase() === name);
+  return INSTRUMENT_TYPES.find((t) => t.toLowerCase() === name);
 }
 
 /** Keeps the attribute keys matching `included` (all if absent), then drops `excluded` ones. */
@@ -46,10 +65,10 @@ export function toViewOptions(view: SdkView): ViewOptions {
       attributesProcessors: [attributeKeysProcessor(view.attributeKeys)],
     }),
     ...(view.drop
-      ? { aggregation: { type: AggregationType.DROP } }
+      ? { aggregation: { type: AGGREGATION_TYPES.DROP } }
       : view.boundaries && {
           aggregation: {
-            type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+            type: AGGREGATION_TYPES.EXPLICIT_BUCKET_HISTOGRAM,
             options: { boundaries: view.boundaries },
           },
         }),

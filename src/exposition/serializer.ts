@@ -3,8 +3,7 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import { diag } from '../diag';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
-import { DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ByteWriter } from './byte-writer';
 import { formatKey, PROMETHEUS_TEXT, type ExpositionFormat } from './format';
 import { labelText, type LabelEntry } from './label-text';
@@ -21,6 +20,16 @@ import type { Counter } from '../series/counter';
 import type { Gauge } from '../series/gauge';
 import { Histogram, type Exemplar } from '../series/histogram';
 import type { MetricHeader } from '../series/metric-header';
+import { GAUGE_POINTS, HISTOGRAM_POINTS, SUM_POINTS } from '../series/data-kinds';
+
+/**
+ * What the exposition reads of a collection: the resource's attributes and the scopes (a reader's
+ * ResourceMetrics, or the package's series alone when no SDK is built).
+ */
+export interface Collection {
+  resource: { attributes: Attributes };
+  scopeMetrics: ResourceMetrics['scopeMetrics'];
+}
 import { OVERFLOW_ATTRIBUTES } from '../series/series-map';
 
 /** Options of PrometheusTextSerializer, as PrometheusSerializer names them. */
@@ -68,11 +77,11 @@ function escapeOpenMetricsHelp(str: string): string {
 
 function typeName(data: MetricHeader): string {
   switch (data.dataPointType) {
-    case DataPointType.SUM:
+    case SUM_POINTS:
       return data.isMonotonic === true ? 'counter' : 'gauge';
-    case DataPointType.GAUGE:
+    case GAUGE_POINTS:
       return 'gauge';
-    case DataPointType.HISTOGRAM:
+    case HISTOGRAM_POINTS:
       return 'histogram';
     default:
       return 'untyped';
@@ -86,11 +95,7 @@ function prometheusName(data: MetricHeader, scheme: EscapingScheme): string | un
     diag.error(`Normalization for metric "${data.descriptor.name}" resulted in an invalid name`);
     return undefined;
   }
-  if (
-    !name.endsWith('_total') &&
-    data.dataPointType === DataPointType.SUM &&
-    data.isMonotonic === true
-  ) {
+  if (!name.endsWith('_total') && data.dataPointType === SUM_POINTS && data.isMonotonic === true) {
     name += '_total';
   }
   return name;
@@ -190,7 +195,7 @@ export class PrometheusTextSerializer {
    * `buffer` in the result is the one written to (to be reused in turn).
    */
   async serialize(
-    resourceMetrics: ResourceMetrics,
+    resourceMetrics: Collection,
     own?: OwnScope,
     reuse?: Buffer,
     format: ExpositionFormat = PROMETHEUS_TEXT,
@@ -208,9 +213,8 @@ export class PrometheusTextSerializer {
     for (const family of families) {
       const { name, header } = family;
       this.header(out, family, format);
-      const histogram = header.dataPointType === DataPointType.HISTOGRAM;
-      const counter =
-        om && header.dataPointType === DataPointType.SUM && header.isMonotonic === true;
+      const histogram = header.dataPointType === HISTOGRAM_POINTS;
+      const counter = om && header.dataPointType === SUM_POINTS && header.isMonotonic === true;
       const createdHead = counter
         ? head(`${name.slice(0, -'_total'.length)}_created`, scheme)
         : undefined;
@@ -265,7 +269,7 @@ export class PrometheusTextSerializer {
           continue;
         }
         const data = member.data;
-        if (data.dataPointType === DataPointType.HISTOGRAM) {
+        if (data.dataPointType === HISTOGRAM_POINTS) {
           for (const point of data.dataPoints) {
             const { buckets, count, sum } = point.value;
             const block = this.block(caches, point.attributes, scope);
@@ -280,10 +284,7 @@ export class PrometheusTextSerializer {
             if (om) lines!.created(out, block, seconds(point.startTime));
             if (slices.due()) await slices.next();
           }
-        } else if (
-          data.dataPointType === DataPointType.SUM ||
-          data.dataPointType === DataPointType.GAUGE
-        ) {
+        } else if (data.dataPointType === SUM_POINTS || data.dataPointType === GAUGE_POINTS) {
           for (const point of data.dataPoints) {
             const block = this.block(caches, point.attributes, scope);
             writeSample(out, h, block, point.value);
@@ -312,7 +313,7 @@ export class PrometheusTextSerializer {
    * The package's own metrics are named first, so that they are never the ones left out.
    */
   private families(
-    resourceMetrics: ResourceMetrics,
+    resourceMetrics: Collection,
     own: OwnScope | undefined,
     scheme: EscapingScheme,
   ): Family[] {
@@ -349,9 +350,9 @@ export class PrometheusTextSerializer {
       const scope = this.scopeLabels(scopeMetrics.scope);
       for (const data of scopeMetrics.metrics) {
         if (
-          data.dataPointType !== DataPointType.HISTOGRAM &&
-          data.dataPointType !== DataPointType.SUM &&
-          data.dataPointType !== DataPointType.GAUGE
+          data.dataPointType !== HISTOGRAM_POINTS &&
+          data.dataPointType !== SUM_POINTS &&
+          data.dataPointType !== GAUGE_POINTS
         ) {
           diag.error(
             `Unrecognizable DataPointType: ${data.dataPointType} for metric "${data.descriptor.name}"`,
@@ -531,7 +532,7 @@ export class PrometheusTextSerializer {
     return { entries, key: JSON.stringify(entries) };
   }
 
-  private resource(resource: Resource, format: ExpositionFormat): string {
+  private resource(resource: Collection['resource'], format: ExpositionFormat): string {
     if (this.withoutTargetInfo) return '';
     const labels = labelText(Object.entries(resource.attributes), format.escaping);
     const series = labels.length > 0 ? `target_info{${labels}}` : 'target_info';

@@ -52,13 +52,13 @@ function control(args: string[]): void {
 }
 
 async function load(generator: Child, server: BenchServer, amount: number): Promise<void> {
-  const result = await generator.call<LoadResult>('run', {
-    url: server.url,
-    connections: 10,
-    amount,
-    // A server under valgrind is slow, the more so before its code is compiled.
-    timeoutSeconds: 1200,
-  } satisfies LoadRequest);
+  // A server under valgrind is slow, the more so before its code is compiled and on a loaded
+  // machine: a response may take minutes, a chunk of them an hour.
+  const result = await generator.call<LoadResult>(
+    'run',
+    { url: server.url, connections: 10, amount, timeoutSeconds: 1200 } satisfies LoadRequest,
+    3_600_000,
+  );
   if (result.errors || result.timeouts || result.non2xx || result.ok !== amount) {
     throw new Error(`expected ${amount} responses 200, got ${JSON.stringify(result)}`);
   }

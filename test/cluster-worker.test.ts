@@ -1,5 +1,6 @@
 // A cluster worker slower than the scrapes: the primary's requests for its snapshot never queue
-// up in it; it answers the one it is on, then the newest asked for meanwhile, and no other.
+// up in it; it answers the one it is on, then the newest asked for meanwhile, and no other; and
+// it sends a part of its snapshot only when the primary asks for it, one part in flight.
 import { EventEmitter } from 'node:events';
 import { expect } from './helpers/chai';
 import { Instruments } from '../src/collection/instruments';
@@ -9,13 +10,22 @@ import { ClusterWorker } from '../src/cluster/worker';
 /** The worker's side of an IPC channel, as node:cluster gives a worker's `process`. */
 class Channel extends EventEmitter {
   readonly sent: ClusterMessage[] = [];
+  /** What went each way, in order: `part`, `last` (snapshot parts sent), and what was delivered. */
+  readonly log: string[] = [];
   connected = true;
   send = (message: ClusterMessage, callback: (error: Error | null) => void): boolean => {
     this.sent.push(message);
+    if (message.type === 'snapshot') this.log.push(message.done ? 'last' : 'part');
     callback(null);
+    // As the primary does: the next part is asked for once a part is in.
+    if (message.type === 'snapshot' && !message.done) {
+      const round = message.round;
+      setImmediate(() => this.deliver({ cmd: CMD, type: 'more', round }));
+    }
     return true;
   };
   deliver(message: ClusterMessage): void {
+    this.log.push(message.type);
     this.emit('internalMessage', message);
   }
 }
@@ -51,6 +61,17 @@ describe('cluster worker: a bounded answer queue', () => {
         );
       expect(seriesOf(1)).to.be.greaterThan(3000);
       expect(seriesOf(50)).to.equal(seriesOf(1));
+      // Never two parts in a row without the primary's `more` between them.
+      let owed = false;
+      let unasked = 0;
+      for (const entry of channel.log) {
+        if (entry === 'more') owed = false;
+        if (entry !== 'part' && entry !== 'last') continue;
+        if (owed) unasked++;
+        owed = entry === 'part';
+      }
+      expect(channel.log.filter((e) => e === 'more').length).to.be.greaterThan(4);
+      expect(unasked).to.equal(0);
     } finally {
       stop();
     }

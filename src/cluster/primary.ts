@@ -2,7 +2,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '../diag';
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
-import { Slicer, yieldTurn } from './slices';
+import { Slicer } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { Totals, type Mismatches } from './totals';
@@ -29,19 +29,8 @@ interface Member {
   incoming?: { round: number; metrics: MetricSnapshot[] };
   /** Resolves the current round's wait once this worker has answered it. */
   answered?: () => void;
-}
-
-/** Sends `total` to the worker that asked for it, a part at a time, a turn of the loop apart. */
-async function sendTotal(worker: Worker, id: number, total: Totals): Promise<void> {
-  const parts = total.parts();
-  let part = parts.next();
-  while (part.done !== true) {
-    const next = parts.next();
-    send(worker, { cmd: CMD, type: 'total', id, snapshot: part.value, done: next.done === true });
-    if (next.done === true) return;
-    await yieldTurn();
-    part = next;
-  }
+  /** The total being sent to this worker, a part each time it asks for the next one. */
+  outgoing?: { id: number; parts: Iterator<Snapshot>; ahead: Snapshot };
 }
 
 function send(worker: Worker, message: ClusterMessage): void {
@@ -112,8 +101,11 @@ export class ClusterPrimary {
           break;
         case 'snapshot': {
           const member = this.members.get(worker.id);
+          if (member === undefined) return;
+          // The next part, asked for once this one is in: one part in flight at a time.
+          if (!message.done) send(worker, { cmd: CMD, type: 'more', round: message.round });
           // A late answer to an older round is still newer than what we had.
-          if (member === undefined || message.round < member.lastRound) return;
+          if (message.round < member.lastRound) return;
           if (member.incoming?.round !== message.round) {
             member.incoming = { round: message.round, metrics: [] };
           }
@@ -138,12 +130,35 @@ export class ClusterPrimary {
         case 'gather': {
           const id = message.id;
           this.gather()
-            .then((total) => sendTotal(worker, id, total))
+            .then((total) => {
+              const member = this.members.get(worker.id);
+              if (member === undefined) return;
+              // A newer gather of the same worker replaces one it gave up on.
+              const parts = total.parts();
+              member.outgoing = { id, parts, ahead: parts.next().value as Snapshot };
+              this.sendTotalPart(member);
+            })
             .catch((error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error));
+          break;
+        }
+        case 'more-total': {
+          const member = this.members.get(worker.id);
+          if (member?.outgoing?.id === message.id) this.sendTotalPart(member);
           break;
         }
       }
     });
+  }
+
+  /** Sends the next part of the total `member` is receiving; the last one ends it. */
+  private sendTotalPart(member: Member): void {
+    const out = member.outgoing;
+    if (out === undefined) return;
+    const following = out.parts.next();
+    const done = following.done === true;
+    send(member.worker, { cmd: CMD, type: 'total', id: out.id, snapshot: out.ahead, done });
+    if (done) member.outgoing = undefined;
+    else out.ahead = following.value;
   }
 
   private measure(snapshot: Snapshot): void {

@@ -5,8 +5,10 @@ import type { Snapshot } from './snapshot';
  * The `cmd` of every message the package sends over the cluster's IPC channel. Node delivers a
  * message whose `cmd` starts with `NODE_` as an `internalMessage` event, never as `message`:
  * the service's own message handlers (and Egg's or PM2's) never see the package's traffic.
- * Snapshots and totals travel in parts of at most PART_SERIES series, one turn of the event loop
- * apart: Node encodes and decodes each message in one go, and a part takes a millisecond or so.
+ * Snapshots and totals travel in parts of at most PART_SERIES series, and the next part is sent
+ * only when the receiver asks for it (`more`, `more-total`): Node decodes every message that has
+ * arrived in one go, so parts sent ahead pile up in the channel and are then decoded in one long
+ * stretch; one part in flight per channel keeps each stretch to a part (a millisecond or so).
  */
 export const CMD = 'NODE_SCANOPY_METRICS';
 
@@ -19,10 +21,14 @@ export type ClusterMessage =
   | { cmd: typeof CMD; type: 'collect'; round: number }
   /** worker → primary: a part of the snapshot asked for in round `round` (`done`: the last). */
   | { cmd: typeof CMD; type: 'snapshot'; round: number; snapshot: Snapshot; done: boolean }
+  /** primary → worker: send the next part of your snapshot for round `round`. */
+  | { cmd: typeof CMD; type: 'more'; round: number }
   /** worker → primary: a scrape needs the cluster's total (`id` pairs the answer). */
   | { cmd: typeof CMD; type: 'gather'; id: number }
   /** primary → worker: a part of the total asked for by `gather` `id` (`done`: the last). */
   | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot; done: boolean }
+  /** worker → primary: send the next part of total `id`. */
+  | { cmd: typeof CMD; type: 'more-total'; id: number }
   /**
    * worker → primary: a failed authentication from `client`; primary → the other workers: the
    * same, to count against the client's limit there too.

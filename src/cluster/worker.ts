@@ -1,6 +1,5 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
-import { yieldTurn } from './slices';
 import { SnapshotReader, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
 
 /** What a cluster worker's `process` offers (node:cluster sets up the IPC channel). */
@@ -42,8 +41,8 @@ export class ClusterWorker {
   /** Where a failed authentication another worker recorded goes (this worker's limiter). */
   onAuthFailure: ((client: string) => void) | undefined;
   private readonly pending = new Map<number, Pending>();
-  /** Whether a snapshot is being sent, part by part. */
-  private answering = false;
+  /** The snapshot being sent, a part each time the primary asks for the next one. */
+  private answering: { round: number; reader: SnapshotReader; sentAt: number } | undefined;
   /**
    * The newest round asked for while a snapshot was being sent: it is answered next, and the
    * rounds before it not at all (one snapshot, the newest, answers them), so that a worker slower
@@ -114,10 +113,23 @@ export class ClusterWorker {
         this.settleReady?.();
         break;
       case 'collect': {
-        if (this.answering) this.queued = Math.max(this.queued ?? 0, message.round);
-        else void this.answerFrom(message.round);
+        // A snapshot whose next part the primary has not asked for in a long while is given up.
+        if (
+          this.answering !== undefined &&
+          performance.now() - this.answering.sentAt > this.options.timeoutMs
+        ) {
+          this.answering = undefined;
+        }
+        if (this.answering !== undefined) {
+          this.queued = Math.max(this.queued ?? 0, message.round);
+        } else {
+          this.startAnswer(message.round);
+        }
         break;
       }
+      case 'more':
+        if (this.answering?.round === message.round) this.sendPart();
+        break;
       case 'auth-failure':
         if (typeof message.client === 'string') this.onAuthFailure?.(message.client);
         break;
@@ -125,7 +137,10 @@ export class ClusterWorker {
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
         for (const part of message.snapshot.metrics) pending.parts.push(part);
-        if (!message.done) return;
+        if (!message.done) {
+          this.send({ cmd: CMD, type: 'more-total', id: message.id });
+          return;
+        }
         clearTimeout(pending.timer);
         this.pending.delete(message.id);
         pending.resolve({ metrics: pending.parts });
@@ -134,31 +149,40 @@ export class ClusterWorker {
     }
   }
 
-  /** Answers `round`, then the newest round asked for meanwhile, if any. */
-  private async answerFrom(round: number): Promise<void> {
-    this.answering = true;
-    let next: number | undefined = round;
-    while (next !== undefined) {
-      await this.answer(next);
-      next = this.queued;
-      this.queued = undefined;
+  /** Starts sending this process's snapshot for `round`: its first part. */
+  private startAnswer(round: number): void {
+    try {
+      this.answering = { round, reader: new SnapshotReader(this.metrics()), sentAt: 0 };
+    } catch {
+      // A snapshot that cannot be read: the primary uses this worker's last one.
+      this.answering = undefined;
+      return;
     }
-    this.answering = false;
+    this.sendPart();
   }
 
-  /** Sends this process's snapshot for `round`, a part at a time, a turn of the loop apart. */
-  private async answer(round: number): Promise<void> {
+  /**
+   * Sends the next part of the snapshot under way; after the last one, starts the newest round
+   * asked for meanwhile, if any.
+   */
+  private sendPart(): void {
+    const answering = this.answering;
+    if (answering === undefined) return;
+    let sent = false;
+    let done = true;
     try {
-      const reader = new SnapshotReader(this.metrics());
-      for (;;) {
-        const snapshot = reader.next();
-        const done = reader.done;
-        if (!this.send({ cmd: CMD, type: 'snapshot', round, snapshot, done }) || done) return;
-        await yieldTurn();
-      }
+      const snapshot = answering.reader.next();
+      done = answering.reader.done;
+      sent = this.send({ cmd: CMD, type: 'snapshot', round: answering.round, snapshot, done });
     } catch {
-      // A snapshot that cannot be read or sent: the primary uses this worker's last one.
+      // A part that cannot be read or sent: the primary uses this worker's last snapshot.
     }
+    answering.sentAt = performance.now();
+    if (sent && !done) return;
+    this.answering = undefined;
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued !== undefined) this.startAnswer(queued);
   }
 
   private send(message: ClusterMessage): boolean {

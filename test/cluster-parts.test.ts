@@ -3,7 +3,7 @@
 import { expect } from './helpers/chai';
 import { Instruments } from '../src/collection/instruments';
 import { Slicer } from '../src/cluster/slices';
-import { SnapshotReader, takeSnapshot, type Snapshot } from '../src/cluster/snapshot';
+import { attributesOf, SnapshotReader, takeSnapshot, type Snapshot } from '../src/cluster/snapshot';
 import { Totals } from '../src/cluster/totals';
 import { TotalView } from '../src/cluster/view';
 import type { CounterSeries } from '../src/series/counter';
@@ -42,6 +42,37 @@ describe('cluster snapshots in parts', () => {
     expect(requests.flatMap((m) => m.keys)).to.deep.equal(
       whole.metrics.find((m) => m.name === 'http_requests_total')!.keys,
     );
+  });
+
+  it('a series recorded while a snapshot is being read is in a later part, once; values are read at each part', () => {
+    const w = worker(1);
+    const reader = new SnapshotReader(w.all);
+    const first = reader.next(1000);
+    // A new label set and another request on one already read, and on one not read yet.
+    w.recordRequest('GET', '/late/:id', '200', 'user', 0.001);
+    w.recordRequest('GET', '/r0/:id', '200', 'user', 0.001);
+    w.recordRequest('GET', '/r2400/:id', '200', 'user', 0.001);
+    const rest: Snapshot[] = [];
+    while (!reader.done) rest.push(reader.next(1000));
+    const requests = [first, ...rest].flatMap((p) =>
+      p.metrics.filter((m) => m.name === 'http_requests_total'),
+    );
+    const values = new Map<string, number>();
+    for (const m of requests) {
+      m.keys.forEach((key, i) => {
+        expect(values.has(key), key).to.equal(false);
+        values.set(key, m.values![i]);
+      });
+    }
+    expect(values.size).to.equal(LABEL_SETS + 1);
+    const of = (path: string) => {
+      const found = [...values].filter(([key]) => attributesOf(key).path === path);
+      expect(found, path).to.have.length(1);
+      return found[0][1];
+    };
+    expect(of('/late/:id')).to.equal(1);
+    expect(of('/r0/:id')).to.equal(1); // read before its second request
+    expect(of('/r2400/:id')).to.equal(2); // read after it
   });
 
   it('the parts of three workers add up to the exact total, sent in parts and put back in slices', async () => {

@@ -80,67 +80,83 @@ export const PART_SERIES = 1000;
 /**
  * Reads the live series of `metrics` a part at a time: each `next()` is a snapshot of at most
  * `max` series (a metric with more is split over several parts, under its name), so that neither
- * this process nor the one that receives a part spends long on it. The series are listed when the
- * reader is made; each part reads their values when it is taken.
+ * this process nor the one that receives a part spends long on it. Each part walks on through the
+ * metrics' series from where the previous part stopped (a metric's series are only ever appended,
+ * so a series added meanwhile is in a later part), and reads their values when it is taken:
+ * nothing is listed up front, which for tens of thousands of series would be a long stretch.
  */
 export class SnapshotReader {
-  private readonly lists: { metric: OwnMetric; series: unknown[] }[];
   private metricAt = 0;
-  private seriesAt = 0;
+  /** The series of `metrics[metricAt]` still to read, and the next one (read ahead for `done`). */
+  private series: Iterator<unknown> | undefined;
+  private ahead: IteratorResult<unknown> | undefined;
 
-  constructor(metrics: readonly OwnMetric[]) {
-    this.lists = metrics.map((metric) => ({ metric, series: [...metric.liveSeries()] }));
+  constructor(private readonly metrics: readonly OwnMetric[]) {
+    this.open();
   }
 
   get done(): boolean {
-    return this.metricAt >= this.lists.length;
+    return this.metricAt >= this.metrics.length;
   }
 
   next(max = PART_SERIES): Snapshot {
-    const metrics: MetricSnapshot[] = [];
+    const parts: MetricSnapshot[] = [];
     let room = max;
-    while (room > 0 && this.metricAt < this.lists.length) {
-      const { metric, series } = this.lists[this.metricAt];
-      const end = Math.min(series.length, this.seriesAt + room);
-      metrics.push(readRange(metric, series, this.seriesAt, end));
-      room -= end - this.seriesAt;
-      this.seriesAt = end;
-      if (end >= series.length) {
+    while (room > 0 && !this.done) {
+      const part = startRange(this.metrics[this.metricAt]);
+      while (room > 0 && this.ahead?.done === false) {
+        addToRange(part, this.ahead.value);
+        room--;
+        this.ahead = this.series!.next();
+      }
+      parts.push(part);
+      if (this.ahead?.done !== false) {
         this.metricAt++;
-        this.seriesAt = 0;
+        this.open();
       }
     }
-    return { metrics };
+    return { metrics: parts };
+  }
+
+  /** Starts on the series of `metrics[metricAt]` (a metric without any gives an empty part). */
+  private open(): void {
+    if (this.done) {
+      this.series = undefined;
+      this.ahead = undefined;
+      return;
+    }
+    this.series = this.metrics[this.metricAt].liveSeries()[Symbol.iterator]();
+    this.ahead = this.series.next();
   }
 }
 
-function readRange(metric: OwnMetric, series: unknown[], from: number, to: number): MetricSnapshot {
+/** A part of `metric`, to be filled with series. */
+function startRange(metric: OwnMetric): MetricSnapshot {
   const { descriptor } = metric.header();
   const base = {
     name: descriptor.name,
     description: descriptor.description,
     unit: descriptor.unit,
     kind: kindOf(metric),
+    keys: [],
   };
-  const keys: string[] = [];
-  if (metric instanceof Histogram) {
-    const counts: number[] = [];
-    const sums: number[] = [];
-    for (let i = from; i < to; i++) {
-      const s = series[i] as HistogramSeries;
-      keys.push(keyOf(s.attributes));
-      for (const c of s.counts) counts.push(c);
-      sums.push(s.sum);
-    }
-    return { ...base, boundaries: [...metric.boundaries], keys, counts, sums };
+  return metric instanceof Histogram
+    ? { ...base, boundaries: [...metric.boundaries], counts: [], sums: [] }
+    : { ...base, values: [] };
+}
+
+/** Adds series `s` (of the part's metric) to `part`. */
+function addToRange(part: MetricSnapshot, s: unknown): void {
+  if (part.counts !== undefined) {
+    const h = s as HistogramSeries;
+    part.keys.push(keyOf(h.attributes));
+    for (const c of h.counts) part.counts.push(c);
+    part.sums!.push(h.sum);
+    return;
   }
-  const values: number[] = [];
-  for (let i = from; i < to; i++) {
-    const s = series[i] as CounterSeries;
-    keys.push(keyOf(s.attributes));
-    values.push(s.value);
-  }
-  return { ...base, keys, values };
+  const c = s as CounterSeries;
+  part.keys.push(keyOf(c.attributes));
+  part.values!.push(c.value);
 }
 
 /** Reads the live series of `metrics` into one snapshot. */

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import type { FailureLimiter } from '../auth/rate-limit';
 import type { MetricsPipeline } from '../collection/pipeline';
 import { ClusterPrimary } from './primary';
-import { Slicer } from './slices';
+import { Slicer, yieldTurn } from './slices';
 import { TotalView } from './view';
 import { ClusterWorker } from './worker';
 
@@ -51,7 +51,10 @@ export function startClusterAggregation(
   const total = async (): Promise<Served> => {
     await worker.ready;
     if (!worker.aggregated) return pipeline.localMetrics();
-    return view.update(await worker.gather(), new Slicer());
+    const snapshot = await worker.gather();
+    // The total's last part was decoded in this turn: its metrics are made from the next one.
+    await yieldTurn();
+    return view.update(snapshot, new Slicer());
   };
   pipeline.setOwnMetricsSource(() => (shared ??= total().finally(() => (shared = undefined))));
   return () => {

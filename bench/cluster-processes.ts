@@ -6,6 +6,7 @@
 // delay; main-thread CPU time where Node has process.threadCpuUsage). Rounds interleaved,
 // medians reported; the services are not pinned (5 processes each, on a 2-core machine).
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Child } from './children';
@@ -82,6 +83,8 @@ export async function clusterProcesses(
   );
   const children = new Map<ServiceVariant, Child<ServiceInfo>>();
   const results: Record<ServiceVariant, Round[]> = { 'scanopy-metrics': [], 'prom-client': [] };
+  /** The machine's 1-minute load average before and after each round: wall blocks depend on it. */
+  const loads: number[] = [];
   try {
     for (const variant of VARIANTS) {
       const preload = variant === 'scanopy-metrics';
@@ -101,10 +104,12 @@ export async function clusterProcesses(
     for (let i = 0; i < 3 * CLUSTER_WORKERS; i++) {
       for (const variant of VARIANTS) await scrapeRound(children.get(variant)!, variant);
     }
+    loads.push(os.loadavg()[0]);
     for (let round = 0; round < rounds; round++) {
       for (const variant of rotate(VARIANTS, round)) {
         results[variant].push(await scrapeRound(children.get(variant)!, variant));
       }
+      loads.push(os.loadavg()[0]);
     }
   } finally {
     for (const child of children.values()) await child.stop();
@@ -140,7 +145,7 @@ export async function clusterProcesses(
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
       `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
-      `the services are not pinned; medians of ${rounds} interleaved rounds.`,
+      `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.availableParallelism()} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
     columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],
     rows: VARIANTS.map((v) => [

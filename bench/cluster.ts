@@ -14,7 +14,7 @@ import {
   Registry,
 } from 'prom-client';
 import { Instruments } from '../src/collection/instruments';
-import { Slicer } from '../src/cluster/slices';
+import { Slicer, SLICE_MS } from '../src/cluster/slices';
 import { SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
 import { Totals } from '../src/cluster/totals';
 import { TotalView } from '../src/cluster/view';
@@ -91,7 +91,7 @@ async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<R
     const metrics = parts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics));
     return { metrics };
   });
-  const slicer = new Slicer(4, true);
+  const slicer = new Slicer(SLICE_MS, true);
   const totals = new Totals();
   for (const s of snapshots) await totals.addSliced(s, slicer);
   sliced(blocks, slicer);
@@ -101,7 +101,7 @@ async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<R
   const total = {
     metrics: totalParts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics)),
   };
-  const viewSlicer = new Slicer(4, true);
+  const viewSlicer = new Slicer(SLICE_MS, true);
   const metrics = await view.update(total, viewSlicer);
   sliced(blocks, viewSlicer);
   const serialized = await serializer.serialize(

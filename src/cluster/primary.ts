@@ -2,7 +2,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '../diag';
 import { CMD, isClusterMessage, type ClusterMessage } from './protocol';
-import { Slicer } from './slices';
+import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { Totals, type Mismatches } from './totals';
@@ -225,6 +225,8 @@ export class ClusterPrimary {
     }
     this.lateSnapshots += late;
 
+    // The last part of a snapshot was decoded in this turn: the sums start in the next one.
+    await yieldTurn();
     const slicer = new Slicer();
     for (const snapshot of retiring) await this.retired.addSliced(snapshot, slicer, true);
     const totals = new Totals();

@@ -12,6 +12,12 @@ import type { Snapshot } from './snapshot';
  */
 export const CMD = 'NODE_SCANOPY_METRICS';
 
+/**
+ * Parts sent ahead of the receiver's asking: enough that the channel's round trips do not add up
+ * to the scrape's time, few enough that what has piled up is decoded in a few milliseconds.
+ */
+export const PARTS_IN_FLIGHT = 3;
+
 export type ClusterMessage =
   /** worker → primary: a preloaded worker is there. */
   | { cmd: typeof CMD; type: 'hello' }

@@ -81,7 +81,10 @@ export class ClusterWorker {
     if (this.welcomed) this.send({ cmd: CMD, type: 'auth-failure', client });
   }
 
-  /** The cluster's total, from the primary; rejects when the primary does not answer in time. */
+  /**
+   * The cluster's total, from the primary; rejects when the primary does not answer in time (the
+   * wait is the time to the first part of the total, then from one part to the next).
+   */
   gather(): Promise<Snapshot> {
     const id = ++this.nextId;
     return new Promise<Snapshot>((resolve, reject) => {
@@ -138,6 +141,9 @@ export class ClusterWorker {
         if (pending === undefined) return;
         for (const part of message.snapshot.metrics) pending.parts.push(part);
         if (!message.done) {
+          // The primary is answering: the wait starts again at each part, so that a total that
+          // comes in many parts over a slow (loaded) channel is not given up on half-way.
+          pending.timer.refresh();
           this.send({ cmd: CMD, type: 'more-total', id: message.id });
           return;
         }

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { expect } from './helpers/chai';
 import { Instruments } from '../src/collection/instruments';
-import { CMD, PARTS_IN_FLIGHT, type ClusterMessage } from '../src/cluster/protocol';
+import { CMD, SNAPSHOT_PARTS_IN_FLIGHT, type ClusterMessage } from '../src/cluster/protocol';
 import { ClusterWorker } from '../src/cluster/worker';
 
 /** The worker's side of an IPC channel, as node:cluster gives a worker's `process`. */
@@ -62,7 +62,7 @@ describe('cluster worker: a bounded answer queue', () => {
       expect(seriesOf(1)).to.be.greaterThan(3000);
       expect(seriesOf(50)).to.equal(seriesOf(1));
       // Never two parts in a row without the primary's `more` between them.
-      // Parts sent and not yet asked for: never more than PARTS_IN_FLIGHT of one snapshot.
+      // Parts sent and not yet asked for: never more than SNAPSHOT_PARTS_IN_FLIGHT of one snapshot.
       let outstanding = 0;
       let most = 0;
       for (const entry of channel.log) {
@@ -71,7 +71,7 @@ describe('cluster worker: a bounded answer queue', () => {
         if (entry === 'last') outstanding = 0;
       }
       expect(channel.log.filter((e) => e === 'more').length).to.be.greaterThan(4);
-      expect(most).to.equal(PARTS_IN_FLIGHT);
+      expect(most).to.equal(SNAPSHOT_PARTS_IN_FLIGHT);
     } finally {
       stop();
     }

@@ -1,7 +1,7 @@
 // The preloaded primary: gathers the workers' snapshots at scrape time and answers with their sum.
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '../diag';
-import { CMD, PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
+import { CMD, TOTAL_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
@@ -138,7 +138,7 @@ export class ClusterPrimary {
               const outgoing = { id, parts, ahead: parts.next().value as Snapshot };
               member.outgoing = outgoing;
               // A few parts ahead, then one for each that the worker has taken in.
-              for (let i = 0; i < PARTS_IN_FLIGHT && member.outgoing === outgoing; i++) {
+              for (let i = 0; i < TOTAL_PARTS_IN_FLIGHT && member.outgoing === outgoing; i++) {
                 this.sendTotalPart(member);
               }
             })

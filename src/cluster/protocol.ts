@@ -13,10 +13,18 @@ import type { Snapshot } from './snapshot';
 export const CMD = 'NODE_SCANOPY_METRICS';
 
 /**
- * Parts sent ahead of the receiver's asking: enough that the channel's round trips do not add up
- * to the scrape's time, few enough that what has piled up is decoded in a few milliseconds.
+ * Parts of a snapshot a worker sends ahead of the primary's asking: one. The primary receives
+ * from every worker at once, and Node decodes what has arrived on all their channels in one go:
+ * one part per worker keeps that to as many parts as there are workers.
  */
-export const PARTS_IN_FLIGHT = 3;
+export const SNAPSHOT_PARTS_IN_FLIGHT = 1;
+
+/**
+ * Parts of a total the primary sends ahead of the worker's asking: a total goes over one channel
+ * to one worker, so a few in flight cost that worker a few parts' decoding at most, and keep the
+ * channel's round trips from adding up to the scrape's time on a loaded machine.
+ */
+export const TOTAL_PARTS_IN_FLIGHT = 3;
 
 export type ClusterMessage =
   /** worker → primary: a preloaded worker is there. */

@@ -1,5 +1,5 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
-import { CMD, PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
+import { CMD, SNAPSHOT_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import { SnapshotReader, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
 
 /** What a cluster worker's `process` offers (node:cluster sets up the IPC channel). */
@@ -165,7 +165,8 @@ export class ClusterWorker {
       return;
     }
     // A few parts ahead, then one for each that the primary has taken in.
-    for (let i = 0; i < PARTS_IN_FLIGHT && this.answering?.round === round; i++) this.sendPart();
+    for (let i = 0; i < SNAPSHOT_PARTS_IN_FLIGHT && this.answering?.round === round; i++)
+      this.sendPart();
   }
 
   /**

@@ -5,14 +5,28 @@
 // instrumentation class share it.
 import type { KoaMiddleware, RequestStart } from '../types';
 
+/** A module whose Application class is patched. */
+export interface KoaModule {
+  name: string;
+  /** The major versions patched, as `>=A.0.0 <B`. */
+  versions: string;
+  /**
+   * Set for a module that ships an ES-module build of its own, which only an ES-module loader
+   * hook can patch (koa's ES entry point imports its CommonJS build, which require()'s loader
+   * loads): the framework that depends on it, through which it is found when it is not
+   * installed where the service starts (pnpm).
+   */
+  esModuleBuild?: { framework: string };
+}
+
 /**
  * The modules whose Application class is patched, with the major versions: koa itself and
  * `@eggjs/koa`, the fork Egg 4 runs on (same class, same `callback()`). The ES-module hook of
  * `--import` is limited to these names.
  */
-export const KOA_MODULES: readonly { name: string; versions: string }[] = [
+export const KOA_MODULES: readonly KoaModule[] = [
   { name: 'koa', versions: '>=2.0.0 <4' },
-  { name: '@eggjs/koa', versions: '>=2.0.0 <4' },
+  { name: '@eggjs/koa', versions: '>=2.0.0 <4', esModuleBuild: { framework: 'egg' } },
 ];
 
 /**

@@ -1,6 +1,7 @@
 // The preload's hooks on module loading: koa and @eggjs/koa get the package's middleware
 // (koa-patch.ts), think-router leaves its rules' patterns (think-router.ts), as the service
-// requires them, through a hook on Node's CommonJS loader (`Module._load`); `import` (with
+// requires them, through a hook on Node's CommonJS loader (`Module._load`), which also sees the
+// CommonJS build that koa's ES entry point imports; an ES-module build (@eggjs/koa's, with
 // --import) through import-in-the-middle's Hook, added only once its loader is registered.
 // @opentelemetry/instrumentation's InstrumentationBase does this with require-in-the-middle, which
 // with its dependencies cost a start-up about 10 ms and resolves every require() of the service
@@ -216,10 +217,28 @@ export class ModuleHooks {
       const filename = this.resolve(request, parent);
       return filename ? this.onKoa(exports, request, packageDir(filename, request)) : exports;
     }
+    if (path.isAbsolute(request)) return this.onKoaFile(exports, request);
     // think-router's Router class, required by its own index.js.
     const from = parent?.filename;
     if (from && request.startsWith('.') && from.includes(`${path.sep}think-router${path.sep}`)) {
       return this.onThinkRouter(exports, request, parent);
+    }
+    return exports;
+  }
+
+  /**
+   * A file required by its path: how Node's ES-module loader loads a CommonJS file that an ES
+   * module imports (`Module._load(filename)`, when no loader hook gave its source), so koa's ES
+   * entry point (`import Koa from 'koa'`, which imports `lib/application.js`) is patched here,
+   * by the package the file belongs to, without an ES-module loader hook.
+   */
+  private onKoaFile(exports: unknown, filename: string): unknown {
+    for (const { name } of KOA_MODULES) {
+      const baseDir = packageDir(filename, name);
+      // The package's own file, not one of a package nested in its node_modules.
+      if (baseDir && !filename.includes(`${path.sep}node_modules${path.sep}`, baseDir.length)) {
+        return this.onKoa(exports, name, baseDir);
+      }
     }
     return exports;
   }

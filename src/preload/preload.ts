@@ -5,7 +5,7 @@
 import { useConsoleLogger } from '../diag';
 import { loadSettings } from '../config/load';
 import type { Settings } from '../config/types';
-import { markOwnServer, reportUninstrumented } from './uninstrumented';
+import { markOwnServer, reportUninstrumented, type PreloadedWith } from './uninstrumented';
 import type { ScanopyMetrics } from '../scanopy-metrics';
 import {
   readTokenFile,
@@ -78,16 +78,19 @@ const ESM_HOOK = Symbol.for(`${PACKAGE_NAME}.esm-hook`);
 let moduleHooks: import('./module-hooks').ModuleHooks | undefined;
 
 /**
- * register.mts calls it once import-in-the-middle's loader is registered: ES-module imports of
- * koa are patched from then on.
+ * register.mts calls it under --import: with `esmHooks` once import-in-the-middle's loader is
+ * registered (ES-module imports of koa are patched from then on), without when no loader was
+ * needed (es-module-builds.ts).
  */
-export function markEsmHookRegistered(): void {
-  moduleHooks?.hookEsModules();
-  (globalThis as { [ESM_HOOK]?: boolean })[ESM_HOOK] = true;
+export function markImportPreload(esmHooks: boolean): void {
+  if (esmHooks) moduleHooks?.hookEsModules();
+  (globalThis as { [ESM_HOOK]?: PreloadedWith })[ESM_HOOK] = esmHooks
+    ? 'import'
+    : 'import-without-loader';
 }
 
-function esmHookRegistered(): boolean {
-  return (globalThis as { [ESM_HOOK]?: boolean })[ESM_HOOK] === true;
+function preloadedWith(): PreloadedWith {
+  return (globalThis as { [ESM_HOOK]?: PreloadedWith })[ESM_HOOK] ?? 'require';
 }
 
 /** The instance the preload started in this process, if it started one. */
@@ -232,7 +235,7 @@ export function startPreload(
     cleanups.push(
       reportUninstrumented({
         instrumentedAny: () => koa.instrumentedAny(),
-        esmHooked: esmHookRegistered,
+        preloadedWith,
         stderr,
       }),
     );

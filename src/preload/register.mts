@@ -1,14 +1,16 @@
 /**
  * `node --import scanopy-metrics/register server.mjs`: the preload for ES-module services. It
  * starts the same preload as `--require`, then hooks ES-module loading, limited to koa and
- * @eggjs/koa, so that `import Koa from 'koa'` (and Egg 4 imported) is patched too: with import-in-the-middle's synchronous hooks
- * (`module.registerHooks`) where Node runs them correctly, else with its loader thread
+ * @eggjs/koa, so that `import Koa from 'koa'` (and Egg 4 imported) is patched too: with
+ * import-in-the-middle's synchronous hooks (`module.registerHooks`) where Node runs them
+ * correctly, else, and only when an ES-module build needs it, with its loader thread
  * (`module.register`, deprecated from Node 26 on: DEP0205).
  */
 import module, { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import './register.js';
 import { disabledByEnvironment } from './switch.js';
+import type { KoaModule } from './koa-patch.js';
 
 /** What import-in-the-middle (3.6 and later) offers in register-hooks.mjs. */
 interface SyncHooks {
@@ -30,22 +32,36 @@ async function syncHooks(): Promise<SyncHooks | undefined> {
   return hooks.supportsSyncHooks() ? hooks : undefined;
 }
 
-async function hookEsModules(include: string[]): Promise<void> {
+/**
+ * Registers the ES-module hook; false if none is needed. Without synchronous hooks (Node 20, 22
+ * before 22.22.3) the hook is a loader thread that every later import of the service goes through,
+ * which costs a start-up more than the rest of the preload: it is started only if the service
+ * could import an ES-module build that only it can patch (@eggjs/koa's). koa needs none there:
+ * with no loader registered, Node loads the CommonJS build that koa's ES entry point imports
+ * through require()'s loader, where the preload's own hook patches it.
+ */
+async function hookEsModules(modules: readonly KoaModule[]): Promise<boolean> {
+  const include = modules.map((m) => m.name);
   const hooks = await syncHooks();
-  if (hooks) hooks.register({ include });
-  else
-    module.register('import-in-the-middle/hook.mjs', import.meta.url, {
-      data: { include },
-    });
+  if (hooks) {
+    hooks.register({ include });
+    return true;
+  }
+  const { esModuleBuildsInstalled, serviceDirectories } = await import('./es-module-builds.js');
+  const dirs = serviceDirectories(process.argv[1], process.cwd());
+  if (esModuleBuildsInstalled(modules, dirs).length === 0) return false;
+  module.register('import-in-the-middle/hook.mjs', import.meta.url, {
+    data: { include },
+  });
+  return true;
 }
 
 if (!disabledByEnvironment(process.env)) {
-  const { markEsmHookRegistered, preloaded } = await import('./preload.js');
+  const { markImportPreload, preloaded } = await import('./preload.js');
   if (preloaded()) {
     try {
       const { KOA_MODULES } = await import('./koa-patch.js');
-      await hookEsModules(KOA_MODULES.map((m) => m.name));
-      markEsmHookRegistered();
+      markImportPreload(await hookEsModules(KOA_MODULES));
     } catch (error) {
       process.stderr.write(
         `scanopy-metrics: ES modules cannot be instrumented: ${(error as Error).message}\n`,

@@ -13,23 +13,45 @@ export function markOwnServer(server: object): void {
   OWN_SERVERS.add(server);
 }
 
-export const NOT_LOADED_THROUGH_REQUIRE =
-  `${PACKAGE_NAME}: this process answered an HTTP request, but no Koa application runs the ` +
-  'metrics middleware: koa was not loaded through require(). An ES-module service ' +
-  "(import Koa from 'koa') must be started with --import scanopy-metrics/register, not --require";
+const NONE = `${PACKAGE_NAME}: this process answered an HTTP request, but no Koa application runs the metrics middleware`;
+const WHAT = 'the preload instruments koa 2 and 3 and @eggjs/koa 2 and 3 (Egg 4)';
 
-export const NOT_INSTRUMENTED =
-  `${PACKAGE_NAME}: this process answered an HTTP request, but no Koa application runs the ` +
-  'metrics middleware: the preload instruments koa 2 and 3 and @eggjs/koa 2 and 3 (Egg 4); ' +
-  'requests of other frameworks are not counted';
+/**
+ * Started with --require: koa's ES entry point loads its CommonJS build, which is patched, but
+ * Egg 4's ES-module build of @eggjs/koa is patched only by --import's ES-module hook.
+ */
+export const NOT_INSTRUMENTED_WITH_REQUIRE =
+  `${NONE}: ${WHAT}, and an ES-module build of @eggjs/koa (import { start } from 'egg') only ` +
+  'when the service is started with --import scanopy-metrics/register, not --require';
+
+/** Started with --import, the ES-module hook registered. */
+export const NOT_INSTRUMENTED = `${NONE}: ${WHAT}; requests of other frameworks are not counted`;
+
+/**
+ * Started with --import on a Node without synchronous module hooks, where no ES-module build
+ * needed the loader thread (es-module-builds.ts): the ES-module build of @eggjs/koa is not hooked.
+ */
+export const NOT_INSTRUMENTED_NO_LOADER =
+  `${NONE}: ${WHAT}; on this Node (no module.registerHooks) the ES-module build of @eggjs/koa ` +
+  "is hooked only if @eggjs/koa or egg is installed in a node_modules directory at or above the service's entry point or working directory, " +
+  'and none was at start; requests of other frameworks are not counted';
+
+/** How the process was preloaded, as far as the message depends on it. */
+export type PreloadedWith = 'require' | 'import' | 'import-without-loader';
 
 export interface UninstrumentedCheck {
   /** Whether some Koa application got the middleware. */
   instrumentedAny(): boolean;
-  /** Whether the ES-module hook (--import) is registered. */
-  esmHooked(): boolean;
+  /** --require, or --import with or without the ES-module hook. */
+  preloadedWith(): PreloadedWith;
   stderr(line: string): void;
 }
+
+const MESSAGES: Record<PreloadedWith, string> = {
+  require: NOT_INSTRUMENTED_WITH_REQUIRE,
+  import: NOT_INSTRUMENTED,
+  'import-without-loader': NOT_INSTRUMENTED_NO_LOADER,
+};
 
 /**
  * Waits for the first response of a server the package does not own, then checks once. Koa
@@ -52,7 +74,7 @@ export function reportUninstrumented(check: UninstrumentedCheck): () => void {
     // Not from inside the publish, which iterates over the subscribers.
     process.nextTick(unsubscribe);
     if (check.instrumentedAny()) return;
-    check.stderr(check.esmHooked() ? NOT_INSTRUMENTED : NOT_LOADED_THROUGH_REQUIRE);
+    check.stderr(MESSAGES[check.preloadedWith()]);
   }
   channel.subscribe(onFinish);
   return unsubscribe;

@@ -21,7 +21,7 @@ const WHAT = 'the preload instruments koa 2 and 3 and @eggjs/koa 2 and 3 (Egg 4)
  * Egg 4's ES-module build of @eggjs/koa is patched only by --import's ES-module hook.
  */
 export const NOT_INSTRUMENTED_WITH_REQUIRE =
-  `${NONE}: ${WHAT}, and an ES-module build of @eggjs/koa (import { start } from 'egg') only ` +
+  `${NONE}: ${WHAT}, and the ES-module build of @eggjs/koa (Egg 4 imported from an ES module) only ` +
   'when the service is started with --import scanopy-metrics/register, not --require';
 
 /** Started with --import, the ES-module hook registered. */

@@ -6,7 +6,8 @@
 // rounds are seconds apart, the machine's load is not), in wall time and in the process's CPU time
 // (all its threads), which a neighbour's load disturbs less.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { canPin } from './children';
@@ -15,11 +16,8 @@ import type { Sizes } from './options';
 import { median, rotate, summarize } from './stats';
 import { fixed, type Table } from './table';
 
-const APP_DIR = path.join(REPO_ROOT, 'build', 'bench', 'startup-apps');
 const REGISTER_CJS = path.join(REPO_ROOT, 'dist', 'preload', 'register.js');
 const REGISTER_ESM = path.join(REPO_ROOT, 'dist', 'preload', 'register.mjs');
-/** Loaded first in every variant alike: writes the process's CPU time on fd 3 when it exits. */
-const CPU_REPORTER = path.join(APP_DIR, 'cpu-time.cjs');
 
 /** The tiny app, as a CommonJS and as an ES module: koa, one middleware, listen, exit. */
 const APP_BODY = `const app = new Koa();
@@ -29,17 +27,57 @@ app.use((ctx) => {
 const server = app.listen(0, '127.0.0.1', () => server.close());
 `;
 
-function writeApps(): { cjs: string; mjs: string } {
-  mkdirSync(APP_DIR, { recursive: true });
-  const cjs = path.join(APP_DIR, 'app.cjs');
-  const mjs = path.join(APP_DIR, 'app.mjs');
+interface Apps {
+  /** The service's directory, the working directory of every start. */
+  dir: string;
+  cjs: string;
+  mjs: string;
+  /** The ES-module app in a directory that has @eggjs/koa installed too. */
+  mjsBesideEgg: string;
+  /** Loaded first in every variant alike: writes the process's CPU time on fd 3 when it exits. */
+  cpuReporter: string;
+  remove(): void;
+}
+
+/** `node_modules/<name>` in `dir`: a link to the repository's copy. */
+function install(dir: string, name: string): void {
+  const link = path.join(dir, 'node_modules', ...name.split('/'));
+  mkdirSync(path.dirname(link), { recursive: true });
+  symlinkSync(path.join(REPO_ROOT, 'node_modules', ...name.split('/')), link);
+}
+
+/**
+ * The apps live outside the repository, in directories of their own whose node_modules hold koa
+ * (links to the repository's copy): a Koa service has koa installed, not this repository's
+ * devDependencies. The second directory also has @eggjs/koa, with which --import starts Node's
+ * ES-module loader thread on a Node without synchronous module hooks (Egg 4's case).
+ */
+function writeApps(): Apps {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'scanopy-metrics-startup-'));
+  const dir = path.join(root, 'koa-service');
+  const besideEgg = path.join(root, 'egg-service');
+  install(dir, 'koa');
+  install(besideEgg, 'koa');
+  install(besideEgg, '@eggjs/koa');
+  const cjs = path.join(dir, 'app.cjs');
+  const mjs = path.join(dir, 'app.mjs');
+  const mjsBesideEgg = path.join(besideEgg, 'app.mjs');
+  const cpuReporter = path.join(root, 'cpu-time.cjs');
   writeFileSync(cjs, `'use strict';\nconst Koa = require('koa');\n${APP_BODY}`);
   writeFileSync(mjs, `import Koa from 'koa';\n${APP_BODY}`);
+  writeFileSync(mjsBesideEgg, `import Koa from 'koa';\n${APP_BODY}`);
   writeFileSync(
-    CPU_REPORTER,
+    cpuReporter,
     `'use strict';\nprocess.once('exit', () => {\n  const { user, system } = process.cpuUsage();\n  require('node:fs').writeSync(3, String((user + system) / 1000));\n});\n`,
   );
-  return { cjs, mjs };
+  return {
+    dir,
+    cjs,
+    mjs,
+    mjsBesideEgg,
+    cpuReporter,
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 interface Variant {
@@ -52,7 +90,7 @@ interface Variant {
   goalMs?: number;
 }
 
-function variants(apps: { cjs: string; mjs: string }): Variant[] {
+function variants(apps: Apps): Variant[] {
   const on = { SCANOPY_METRICS_TOKEN: BENCH_TOKEN };
   return [
     { name: 'bare (CommonJS)', args: [apps.cjs], env: {} },
@@ -77,6 +115,12 @@ function variants(apps: { cjs: string; mjs: string }): Variant[] {
       env: on,
       base: 'bare (ES module)',
       goalMs: 120,
+    },
+    {
+      name: '--import, @eggjs/koa installed',
+      args: ['--import', REGISTER_ESM, apps.mjsBesideEgg],
+      env: on,
+      base: 'bare (ES module)',
     },
     {
       name: '--import, disabled',
@@ -105,15 +149,15 @@ interface Start {
 }
 
 /** One start of `variant`; fails on a non-zero exit or any stderr. */
-function timeOneStart(variant: Variant, pinned: boolean): Promise<Start> {
-  const nodeArgs = ['--require', CPU_REPORTER, ...variant.args];
+function timeOneStart(variant: Variant, apps: Apps, pinned: boolean): Promise<Start> {
+  const nodeArgs = ['--require', apps.cpuReporter, ...variant.args];
   const [command, args] = pinned
     ? ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, {
-      cwd: APP_DIR,
+      cwd: apps.dir,
       env: childEnv(variant.env),
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     });
@@ -139,13 +183,17 @@ export async function startup(sizes: Sizes, progress: (line: string) => void): P
   const pinned = canPin();
   const rounds = sizes.quick ? 3 : Math.max(25, sizes.rounds);
   const samples = new Map<string, Start[]>(all.map((v) => [v.name, []]));
-  // One uncounted round first: the file system cache, not the package, is what it measures.
-  for (let round = -1; round < rounds; round++) {
-    for (const variant of rotate(all, round + 1)) {
-      const start = await timeOneStart(variant, pinned);
-      if (round >= 0) samples.get(variant.name)!.push(start);
+  try {
+    // One uncounted round first: the file system cache, not the package, is what it measures.
+    for (let round = -1; round < rounds; round++) {
+      for (const variant of rotate(all, round + 1)) {
+        const start = await timeOneStart(variant, apps, pinned);
+        if (round >= 0) samples.get(variant.name)!.push(start);
+      }
+      if (round >= 0 && (round + 1) % 5 === 0) progress(`startup: round ${round + 1}/${rounds}`);
     }
-    if (round >= 0 && (round + 1) % 5 === 0) progress(`startup: round ${round + 1}/${rounds}`);
+  } finally {
+    apps.remove();
   }
   /** Median over rounds of the variant's figure minus its base's in the same round. */
   const added = (v: Variant, key: keyof Start): number => {
@@ -172,6 +220,7 @@ export async function startup(sizes: Sizes, progress: (line: string) => void): P
       `${rounds} interleaved rounds (one uncounted round first), each start a fresh process${pinned ? ` pinned to CPU ${SERVER_CPU}` : ''}`,
       'added = median over rounds of (variant − its bare app in the same round); CPU = user + system time of the process, all threads',
       'the preload with a token configured (the route on); disabled: SCANOPY_METRICS_DISABLED=true',
+      'the apps in a directory whose node_modules has koa; "@eggjs/koa installed": has @eggjs/koa too (on a Node without module.registerHooks, --import then starts the ES-module loader thread)',
     ],
     columns: ['variant', 'wall median', 'min', 'max', 'added', 'CPU median', 'CPU added'],
     rows,

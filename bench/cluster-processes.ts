@@ -145,7 +145,7 @@ export async function clusterProcesses(
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
       `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
-      `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.availableParallelism()} CPUs (wall-clock blocks grow with it, CPU time much less).`,
+      `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.cpus().length} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
     columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],
     rows: VARIANTS.map((v) => [

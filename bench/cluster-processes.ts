@@ -83,6 +83,8 @@ export async function clusterProcesses(
   );
   const children = new Map<ServiceVariant, Child<ServiceInfo>>();
   const results: Record<ServiceVariant, Round[]> = { 'scanopy-metrics': [], 'prom-client': [] };
+  /** The warm-up's rounds: each worker's first answers, reported apart (the longest of them). */
+  const warmUp: Record<ServiceVariant, Round[]> = { 'scanopy-metrics': [], 'prom-client': [] };
   /** The machine's 1-minute load average before and after each round: wall blocks depend on it. */
   const loads: number[] = [];
   try {
@@ -102,7 +104,9 @@ export async function clusterProcesses(
     }
     // Warm-up: enough scrapes that every worker has answered one (its first loads the serializer).
     for (let i = 0; i < 3 * CLUSTER_WORKERS; i++) {
-      for (const variant of VARIANTS) await scrapeRound(children.get(variant)!, variant);
+      for (const variant of VARIANTS) {
+        warmUp[variant].push(await scrapeRound(children.get(variant)!, variant));
+      }
     }
     loads.push(os.loadavg()[0]);
     for (let round = 0; round < rounds; round++) {
@@ -137,6 +141,18 @@ export async function clusterProcesses(
   const wall = (b: ProcessBlock) => b.wallMs;
   const cpu = (b: ProcessBlock) => b.cpuMs;
   const time = ms('scanopy-metrics').median / ms('prom-client').median;
+  /** Per process, the longest block over the warm-up's scrapes, which hold each worker's first. */
+  const firstScrapes = (v: ServiceVariant) => {
+    const names = warmUp[v][0]?.blocks.map((b) => b.process) ?? [];
+    return names
+      .map((name) => {
+        const blocks = warmUp[v].flatMap((r) => r.blocks.filter((b) => b.process === name));
+        const most = (pick: (b: ProcessBlock) => number | undefined) =>
+          Math.max(...blocks.flatMap((b) => pick(b) ?? []));
+        return `${name.replace('worker ', 'w')} ${fixed(most(wall))} (CPU ${fixed(most(cpu))})`;
+      })
+      .join(', ');
+  };
   const longest = worst('scanopy-metrics', wall);
   const longestCpu = worst('scanopy-metrics', cpu);
   return {
@@ -145,6 +161,7 @@ export async function clusterProcesses(
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
       `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
+      `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answer loads the serializer and sizes its text buffer), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
       `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.cpus().length} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
     columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],

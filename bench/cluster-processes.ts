@@ -102,7 +102,7 @@ export async function clusterProcesses(
         }),
       );
     }
-    // Warm-up: enough scrapes that every worker has answered one (its first loads the serializer).
+    // Warm-up: enough scrapes that every worker has answered one (its first runs the scrape path cold).
     for (let i = 0; i < 3 * CLUSTER_WORKERS; i++) {
       for (const variant of VARIANTS) {
         warmUp[variant].push(await scrapeRound(children.get(variant)!, variant));
@@ -161,7 +161,7 @@ export async function clusterProcesses(
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
       `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
-      `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answer loads the serializer and sizes its text buffer), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
+      `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answers run the scrape path cold, build the total's attributes and size the text buffer), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
       `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.cpus().length} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
     columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],

@@ -4,8 +4,8 @@
 // time on a shared machine (±20 % between rounds) cannot.
 //
 // Requests and scrapes are counted apart, each as the median of several dumps of the counters:
-// a scrape runs rarely, so its code stays cold (tens of millions of instructions under the
-// interpreter, against ~150,000 for a request), and a one-off in the window (a lazy compile, an
+// a scrape runs rarely, so its code stays cold (millions of instructions, mostly unoptimised,
+// against ~150,000 for a request), and a one-off in the window (a lazy compile, an
 // old-generation GC) adds a constant: both made a per-request figure depend on how many
 // requests the window held. An empty `--require` measured that way: +7,000 per request over
 // 10,000 requests, +2,400 over 30,000 (the same ~70 million instructions once).

@@ -1,36 +1,24 @@
 // The cluster's total as metrics the serializer writes like the process's own.
 import type { Attributes } from '@opentelemetry/api';
-import { SUM_POINTS } from '../series/data-kinds';
-import { Counter, descriptorOf, type CounterSeries } from '../series/counter';
+import { Sum, type SumSeries } from '../series/sum';
 import { Histogram, type HistogramSeries } from '../series/histogram';
-import type { MetricHeader } from '../series/metric-header';
 import type { Slicer } from './slices';
 import { attributesOf, type MetricSnapshot, type Snapshot } from './snapshot';
 
 /** A counter or gauge of one total: its series are set from the total, never recorded. */
-class TotalSum extends Counter {
+class TotalSum extends Sum {
   constructor(
     metric: MetricSnapshot,
-    private readonly monotonic: boolean,
-    readonly sums: ReadonlyMap<string, CounterSeries>,
+    monotonic: boolean,
+    readonly sums: ReadonlyMap<string, SumSeries>,
   ) {
-    super({
-      name: metric.name,
-      description: metric.description,
-      unit: metric.unit,
-      labelNames: [],
-    });
+    super(
+      { name: metric.name, description: metric.description, unit: metric.unit, labelNames: [] },
+      monotonic,
+    );
   }
 
-  override header(): MetricHeader {
-    return {
-      descriptor: descriptorOf(this.definition),
-      dataPointType: SUM_POINTS,
-      isMonotonic: this.monotonic,
-    };
-  }
-
-  override liveSeries(): Iterable<CounterSeries> {
+  override liveSeries(): Iterable<SumSeries> {
     return this.sums.values();
   }
 }
@@ -67,7 +55,7 @@ function sameBounds(a: readonly number[] | undefined, b: readonly number[] | und
 interface Previous {
   kind: MetricSnapshot['kind'];
   boundaries?: readonly number[];
-  series: ReadonlyMap<string, CounterSeries | HistogramSeries>;
+  series: ReadonlyMap<string, SumSeries | HistogramSeries>;
 }
 
 /**
@@ -84,7 +72,7 @@ export class TotalView {
    * The metrics of `snapshot` (the parts of a metric, under one name, may come one after the
    * other), made in stretches that `slicer` cuts, with a turn of the event loop between them.
    */
-  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly (Counter | Histogram)[]> {
+  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly (Sum | Histogram)[]> {
     const parts = new Map<string, MetricSnapshot[]>();
     for (const metric of snapshot.metrics) {
       const list = parts.get(metric.name);
@@ -100,7 +88,7 @@ export class TotalView {
         before !== undefined &&
         before.kind === first.kind &&
         sameBounds(before.boundaries, first.boundaries);
-      const series = new Map<string, CounterSeries | HistogramSeries>();
+      const series = new Map<string, SumSeries | HistogramSeries>();
       for (const metric of list) {
         if (metric.kind !== first.kind || !sameBounds(metric.boundaries, first.boundaries))
           continue;
@@ -129,7 +117,7 @@ export class TotalView {
       metrics.push(
         first.kind === 'histogram'
           ? new TotalHistogram(first, series as Map<string, HistogramSeries>)
-          : new TotalSum(first, first.kind === 'counter', series as Map<string, CounterSeries>),
+          : new TotalSum(first, first.kind === 'counter', series as Map<string, SumSeries>),
       );
       next.set(name, { kind: first.kind, boundaries: first.boundaries, series });
     }

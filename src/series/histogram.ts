@@ -2,7 +2,7 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { CUMULATIVE, HISTOGRAM_POINTS } from './data-kinds';
-import { descriptorOf, type MetricDefinition } from './counter';
+import { descriptorOf, type MetricDefinition } from './sum';
 import type { MetricHeader } from './metric-header';
 import { SeriesMap, type Series } from './series-map';
 

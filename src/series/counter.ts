@@ -4,7 +4,7 @@ import { Sum, type MetricDefinition, type SumSeries } from './sum';
 export type CounterSeries = SumSeries;
 
 /** A monotonic sum with bounded label sets, collected as OTel `SumMetricData`. */
-export class Counter extends Sum<CounterSeries> {
+export class Counter extends Sum {
   constructor(definition: MetricDefinition) {
     super(definition, true);
   }

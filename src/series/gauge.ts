@@ -8,7 +8,7 @@ export type GaugeSeries = SumSeries;
  * cumulative OTel sum, what an SDK `UpDownCounter` gives (OTel's `http.server.active_requests` is
  * one): summed over instances it stays meaningful, and the text format calls it a gauge.
  */
-export class Gauge extends Sum<GaugeSeries> {
+export class Gauge extends Sum {
   constructor(definition: MetricDefinition) {
     super(definition, false);
   }

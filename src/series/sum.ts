@@ -32,17 +32,14 @@ export interface SumSeries extends Series {
  * One number per label set, with bounded label sets, collected as a cumulative OTel
  * `SumMetricData`: monotonic for a counter, not for a gauge (what an SDK `UpDownCounter` gives).
  */
-export class Sum<S extends SumSeries = SumSeries> {
-  private readonly series: SeriesMap<S>;
+export class Sum {
+  private readonly series: SeriesMap<SumSeries>;
 
   constructor(
     readonly definition: MetricDefinition,
     private readonly monotonic: boolean,
   ) {
-    this.series = new SeriesMap(definition, (attributes: Attributes) => {
-      const series: SumSeries = { attributes, value: 0 };
-      return series as S;
-    });
+    this.series = new SeriesMap(definition, (attributes: Attributes) => ({ attributes, value: 0 }));
   }
 
   /** `values` are the label values in `definition.labelNames` order. */
@@ -56,17 +53,17 @@ export class Sum<S extends SumSeries = SumSeries> {
    * recording, so that every one is counted as overflowed (a gauge comes down on the series it
    * went up on, overflow series included).
    */
-  seriesFor(values: readonly string[]): S {
+  seriesFor(values: readonly string[]): SumSeries {
     return this.series.get(values);
   }
 
   /** `seriesFor` with up to four label values passed one by one: nothing allocated. */
-  seriesOf(v0?: string, v1?: string, v2?: string, v3?: string): S {
+  seriesOf(v0?: string, v1?: string, v2?: string, v3?: string): SumSeries {
     return this.series.getOf(v0, v1, v2, v3);
   }
 
   /** Whether `series` is the overflow series (which a cache must not keep: see SeriesMap). */
-  isOverflow(series: S): boolean {
+  isOverflow(series: SumSeries): boolean {
     return this.series.isOverflow(series);
   }
 
@@ -80,7 +77,7 @@ export class Sum<S extends SumSeries = SumSeries> {
   }
 
   /** The live series, for the serializer: read each one at once, values move on. */
-  liveSeries(): Iterable<S> {
+  liveSeries(): Iterable<SumSeries> {
     return this.series;
   }
 

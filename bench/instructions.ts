@@ -7,7 +7,7 @@
 // a scrape runs rarely, so its code stays cold (millions of instructions, mostly unoptimised,
 // against ~150,000 for a request), and a one-off in the window (a lazy compile, an
 // old-generation GC) adds a constant: both made a per-request figure depend on how many
-// requests the window held. An empty `--require` measured that way: +7,000 per request over
+// requests the window held. An empty `--require` counted in one window: +7,000 per request over
 // 10,000 requests, +2,400 over 30,000 (the same ~70 million instructions once).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

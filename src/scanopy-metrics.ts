@@ -2,7 +2,12 @@
 import { TokenSet } from './auth/bearer';
 import { FailureLimiter } from './auth/rate-limit';
 import { eventVocabulary, type EventVocabularyOptions } from './labels/event-labels';
-import { DEFAULT_ENTITY_TYPE_KEY, httpMetrics, httpRequestRecorder } from './recorder/middleware';
+import {
+  DEFAULT_ENTITY_TYPE_KEY,
+  httpMetrics,
+  httpRequestRecorder,
+  requestOf,
+} from './recorder/middleware';
 import { MetricsObserver } from './events/observer';
 import { MetricsPipeline, type PipelineOptions } from './collection/pipeline';
 import type { ComposedMiddleware, KoaMiddleware, RequestStart } from './types';
@@ -185,7 +190,7 @@ export class ScanopyMetrics {
     const path = this.path;
     return (ctx, appMiddleware) => {
       startRecording(ctx);
-      if (ctx.path !== path) return appMiddleware;
+      if (requestOf(ctx).path !== path) return appMiddleware;
       const answer: ComposedMiddleware = (c) => route(c, () => appMiddleware(c));
       return answer;
     };

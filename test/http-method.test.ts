@@ -58,3 +58,46 @@ describe('method label', () => {
     ]);
   });
 });
+
+describe('method label after a method override', () => {
+  let server: MetricsApp;
+  beforeEach(async () => {
+    server = await startMetricsApp((app) => {
+      // What method-override middleware does: the router then sees the overridden method.
+      app.use(async (ctx, next) => {
+        const override = ctx.get('X-HTTP-Method-Override');
+        if (ctx.method === 'POST' && override !== '') ctx.method = override;
+        await next();
+      });
+      const router = new Router();
+      router.delete('/things/:id', (ctx) => {
+        ctx.body = 'deleted';
+      });
+      app.use(router.routes());
+    });
+  });
+  afterEach(async () => server.close());
+
+  it('counts the method the route served, and the in-flight gauge the one that arrived', async () => {
+    const answer = await rawRequest(server.url, {
+      method: 'POST',
+      path: '/things/7',
+      headers: { 'X-HTTP-Method-Override': 'DELETE' },
+    });
+    expect(answer.status).to.equal(200);
+    expect(answer.body).to.equal('deleted');
+    const text = await server.scrape();
+    expect(series(text, 'http_requests_total')).to.deep.equal([
+      {
+        name: 'http_requests_total',
+        labels: { method: 'DELETE', path: '/things/:id', status: '200', entity_type: 'anonymous' },
+        value: 1,
+      },
+    ]);
+    // By method: the POST came and went; the scrape itself is in flight, as a GET.
+    const inFlight = Object.fromEntries(
+      series(text, 'http_requests_in_flight').map((s) => [s.labels.method, s.value]),
+    );
+    expect(inFlight).to.deep.equal({ POST: 0, GET: 1 });
+  });
+});

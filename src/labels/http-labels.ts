@@ -7,8 +7,20 @@ import { KNOWN_METHODS, OTHER, OTHER_METHOD, UNMATCHED_PATH } from './vocabulary
  * Every function here maps an unbounded input onto a fixed, small set of outputs.
  */
 
+/**
+ * The last value folded and its label: a service's requests mostly carry the same method (and
+ * caller kind) one after another, and the strings Node's parser hands out for methods are the
+ * same objects each time, so a comparison replaces most Set lookups.
+ */
+let lastMethod = '';
+let lastMethodLabel = OTHER_METHOD;
+
 export function foldMethod(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
+  if (method === lastMethod) return lastMethodLabel;
+  const label = KNOWN_METHODS.has(method) ? method : OTHER_METHOD;
+  lastMethod = method;
+  lastMethodLabel = label;
+  return label;
 }
 
 /**
@@ -69,7 +81,15 @@ export function routePattern(ctx: KoaContext, method: string = ctx.method): stri
 const CALLERS: ReadonlySet<string> = new Set(CALLER_KINDS);
 
 /** The caller kind the service's auth decided; absent means nobody authenticated. */
+let lastCaller = '';
+let lastCallerLabel = 'anonymous';
+
 export function foldCallerKind(value: unknown): string {
+  if (value === lastCaller) return lastCallerLabel;
   if (value === undefined || value === null || value === '') return 'anonymous';
-  return typeof value === 'string' && CALLERS.has(value) ? value : OTHER;
+  if (typeof value !== 'string') return OTHER;
+  const label = CALLERS.has(value) ? value : OTHER;
+  lastCaller = value;
+  lastCallerLabel = label;
+  return label;
 }

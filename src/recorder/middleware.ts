@@ -50,18 +50,30 @@ export function callerKind(ctx: KoaContext, key: string): string {
 }
 
 /**
- * Whether the request stream will deliver no more body bytes: it ended or was destroyed, or it
- * is an HTTP/1 request with neither Content-Length nor Transfer-Encoding, which has no body at
- * all (RFC 9112, 6.3), so there is nothing to wait for.
+ * Whether the request has no body at all: an HTTP/1 request with neither Content-Length nor
+ * Transfer-Encoding (RFC 9112, 6.3), so there is nothing to count or wait for.
  */
-function requestBodyDone(req: Context['req']): boolean {
-  if (req.readableEnded || req.destroyed) return true;
+function hasNoBody(req: Context['req']): boolean {
   const headers = req.headers;
   return (
     req.httpVersionMajor === 1 &&
     headers['content-length'] === undefined &&
     headers['transfer-encoding'] === undefined
   );
+}
+
+/** Whether the request stream will deliver no more body bytes. */
+function requestBodyDone(req: Context['req']): boolean {
+  return req.readableEnded || req.destroyed || hasNoBody(req);
+}
+
+/**
+ * Koa's request, whose `method` and `path` the context's own only delegate to: read there, they
+ * cost no delegating getter (a keyed load shared by all of them, megamorphic in every Koa
+ * process). A context without one (not Koa's) is read as it is.
+ */
+export function requestOf(ctx: KoaContext): { readonly method: string; readonly path: string } {
+  return (ctx as { request?: KoaContext }).request ?? ctx;
 }
 
 /**
@@ -117,7 +129,7 @@ export function httpRequestRecorder(
     let series: RequestSeries;
     try {
       // Read when recording: method-override middleware may have changed it for the router.
-      const method = ctx.method;
+      const method = requestOf(ctx).method;
       const status = res.statusCode;
       series = instruments.requestFinished(
         foldMethod(method),
@@ -131,8 +143,9 @@ export function httpRequestRecorder(
       report(error);
       return;
     }
-    if (requestBodyDone(req)) instruments.recordRequestBody(series, record.received);
-    else req.once('close', () => instruments.recordRequestBody(series, record.received));
+    if (record.bodyless || requestBodyDone(req)) {
+      instruments.recordRequestBody(series, record.received);
+    } else req.once('close', () => instruments.recordRequestBody(series, record.received));
   };
   return function startRecording(koaContext: KoaContext): void {
     // Koa's own context under the package's structural type.
@@ -140,9 +153,14 @@ export function httpRequestRecorder(
     const record = new RequestRecord(now());
     const { req, res } = ctx;
     try {
-      countRequestBody(req, record);
+      // A request without a body (most GETs) is not marked for counting at all.
+      record.bodyless = hasNoBody(req);
+      if (!record.bodyless) countRequestBody(req, record);
       countResponseBody(res, record);
-      record.inFlight = instruments.requestArrived(foldMethod(ctx.method), callerKind(ctx, key));
+      record.inFlight = instruments.requestArrived(
+        foldMethod(requestOf(ctx).method),
+        callerKind(ctx, key),
+      );
     } catch (error) {
       report(error);
     }
@@ -166,6 +184,8 @@ class RequestRecord implements BodyBytes {
   sent = 0;
   ending = false;
   closed = false;
+  /** An HTTP/1 request without body framing: nothing to count or wait for. */
+  bodyless = false;
   inFlight: GaugeSeries | undefined = undefined;
   constructor(readonly start: number) {}
 }

@@ -32,6 +32,17 @@ const VARIANTS: readonly ServerVariant[] = ['bare', 'scanopy-metrics', 'prom-cli
 const FULL = { warm: 15000, segments: 5, segment: 4000, scrapes: 5 };
 const QUICK = { warm: 200, segments: 3, segment: 200, scrapes: 3 };
 
+/**
+ * V8's young generation, fixed at the size it settles at in these servers run natively under
+ * load (8 MB a semi-space, bare and preloaded alike, read with v8.getHeapSpaceStatistics()).
+ * Left to itself, V8 shrinks it when fewer bytes are allocated per millisecond, and under
+ * valgrind that rate depends on how fast valgrind runs, that is on the machine's load: runs of the
+ * same server then differed by 3,000 instructions per request in the GC's root scanning alone
+ * (more scavenges of a smaller young generation), more than the package costs. The same flags
+ * for every variant.
+ */
+const YOUNG_GENERATION = ['--min-semi-space-size=8', '--max-semi-space-size=8'];
+
 /** The scrape rate of the amortized column: one scrape per this many requests. */
 const AMORTIZED_OVER = 1000;
 
@@ -102,6 +113,7 @@ async function measure(
         '--collect-atstart=yes',
         `--callgrind-out-file=${out}.%p`,
       ],
+      nodeArgs: YOUNG_GENERATION,
       readyTimeoutMs: READY_TIMEOUT_MS,
     });
     const pid = String(server.child.pid);
@@ -213,6 +225,8 @@ export async function instructionCounts(
         ' every 15 s).',
       'Run side by side under valgrind --tool=callgrind; scanopy-metrics is preloaded' +
         ' (--require dist/preload/register.js), prom-client is its middleware put first by hand.',
+      `Every variant runs with ${YOUNG_GENERATION.join(' ')}: the young generation these servers` +
+        ' settle at natively, which V8 would otherwise resize from a rate that valgrind slows.',
     ],
     columns: [
       'variant',

@@ -41,17 +41,18 @@ function serverEnv(preload: boolean): NodeJS.ProcessEnv {
 export async function startServer(
   variant: ServerVariant,
   labelSets = 0,
-  under: Pick<ChildOptions, 'wrapper' | 'readyTimeoutMs'> = {},
+  under: Pick<ChildOptions, 'wrapper' | 'readyTimeoutMs' | 'nodeArgs'> = {},
 ): Promise<BenchServer> {
   const preload = variant === 'scanopy-metrics' && labelSets === 0;
+  const { nodeArgs = [], ...rest } = under;
   const child = await Child.start<ServerInfo>({
     name: `server ${variant}`,
     module: path.join(__dirname, 'server-child.js'),
     args: [variant, preload ? 'preload' : 'manual', String(labelSets)],
-    nodeArgs: preload ? ['--require', REGISTER_PATH] : [],
+    nodeArgs: [...nodeArgs, ...(preload ? ['--require', REGISTER_PATH] : [])],
     cpu: SERVER_CPU,
     env: serverEnv(preload),
-    ...under,
+    ...rest,
   });
   try {
     const base = `http://127.0.0.1:${child.info.port}`;

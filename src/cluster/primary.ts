@@ -2,6 +2,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '../diag';
 import { CMD, TOTAL_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
+import { Interner } from './interner';
 import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
@@ -76,6 +77,8 @@ export class ClusterPrimary {
   private lateSnapshots = 0;
   private round = 0;
   private gathering: Promise<Totals> | undefined;
+  /** The workers' series keys, one string each however many workers and gathers send it. */
+  private readonly keys = new Interner();
 
   constructor(
     private readonly cluster: Cluster,
@@ -112,7 +115,10 @@ export class ClusterPrimary {
           if (member.incoming?.round !== message.round) {
             member.incoming = { round: message.round, metrics: [] };
           }
-          for (const part of message.snapshot.metrics) member.incoming.metrics.push(part);
+          for (const part of message.snapshot.metrics) {
+            this.keys.intern(part.keys);
+            member.incoming.metrics.push(part);
+          }
           if (!message.done) return;
           member.last = { metrics: member.incoming.metrics };
           this.measure(member.last);
@@ -201,6 +207,7 @@ export class ClusterPrimary {
 
   private async collect(): Promise<Totals> {
     const round = ++this.round;
+    this.keys.nextGeneration();
     const members = [...this.members.values()];
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {

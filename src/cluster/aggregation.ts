@@ -37,7 +37,7 @@ export function startClusterAggregation(
   const worker = new ClusterWorker(process, () => pipeline.localMetrics(), {
     timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS,
   });
-  const view = new TotalView();
+  const view = new TotalView(() => pipeline.localMetrics());
   // The failed-authentication limit holds for the cluster, not per worker: each failure is
   // counted in every worker (behind one port, a client would otherwise get N times the guesses).
   if (limiter !== undefined) {

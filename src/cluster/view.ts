@@ -27,6 +27,10 @@ class TotalSum extends Sum {
   override liveSeries(): Iterable<SumSeries> {
     return this.sums.values();
   }
+
+  override seriesCount(): number {
+    return this.sums.size;
+  }
 }
 
 /** A histogram of one total. */
@@ -46,6 +50,10 @@ class TotalHistogram extends Histogram {
 
   override liveSeries(): Iterable<HistogramSeries> {
     return this.buckets.values();
+  }
+
+  override seriesCount(): number {
+    return this.buckets.size;
   }
 }
 

@@ -160,8 +160,8 @@ export async function clusterProcesses(
     notes: [
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
-      `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (the main thread's with process.threadCpuUsage, Node 23.9+; before, the whole process's, an upper bound).`,
-      `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answers run the scrape path cold, build the total's attributes and size the text buffer), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
+      `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (process.threadCpuUsage on Node 23.9+, a thread's schedstat on older Nodes on Linux; else the whole process's, an upper bound).`,
+      `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answers run the scrape path's code cold and fill its label caches), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
       `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.cpus().length} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
     columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],

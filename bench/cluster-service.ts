@@ -10,6 +10,7 @@
 // wall-clock delay (monitorEventLoopDelay) and as CPU time between two turns of a 1 ms timer
 // (the main thread's where Node has process.threadCpuUsage, 23.9+; the process's before).
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -32,13 +33,31 @@ export interface ServiceInfo {
 }
 
 /**
- * The main thread's CPU time (process.threadCpuUsage, Node 23.9+); before that, the process's
- * (its GC and libuv threads too: an upper bound), which preemption by other processes does not
- * inflate as it does the wall-clock delay.
+ * The main thread's CPU time (process.threadCpuUsage, Node 23.9+); before that, on Linux, the
+ * main thread's time on a CPU from its schedstat (the main thread's id is the process's); else
+ * the process's (its GC, compiler and libuv threads too: an upper bound). Preemption by other
+ * processes does not inflate these as it does the wall-clock delay.
  */
 const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
-export const CPU_CLOCK = threadCpuUsage === undefined ? 'process' : 'main thread';
-const cpuUsage: () => NodeJS.CpuUsage = threadCpuUsage ?? (() => process.cpuUsage());
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+function schedstatUsage(): NodeJS.CpuUsage | undefined {
+  try {
+    // The first field: nanoseconds on a CPU.
+    const ns = Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? { user: ns / 1000, system: 0 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const schedstat = threadCpuUsage === undefined && schedstatUsage() !== undefined;
+export const CPU_CLOCK =
+  threadCpuUsage !== undefined
+    ? 'main thread'
+    : schedstat
+      ? "main thread (Linux schedstat, this Node's having no process.threadCpuUsage)"
+      : 'process';
+const cpuUsage: () => NodeJS.CpuUsage =
+  threadCpuUsage ?? (schedstat ? () => schedstatUsage()! : () => process.cpuUsage());
 
 /** The longest event-loop block of this process between `start()` and `stop()`. */
 class BlockMonitor {

@@ -17,6 +17,9 @@ export interface ClusterSettings {
 /** The metrics a scrape serves (the process's own, or the cluster's total). */
 type Served = ReturnType<MetricsPipeline['localMetrics']>;
 
+/** How long after joining a worker loads the scrape path (past the service's own start-up). */
+const PREPARE_DELAY_MS = 1000;
+
 /** What a worker adds to the primary's wait before it gives up on the primary. */
 const WORKER_MARGIN_MS = 2000;
 
@@ -37,7 +40,7 @@ export function startClusterAggregation(
   const worker = new ClusterWorker(process, () => pipeline.localMetrics(), {
     timeoutMs: settings.timeoutMs + WORKER_MARGIN_MS,
   });
-  const view = new TotalView();
+  const view = new TotalView(() => pipeline.localMetrics());
   // The failed-authentication limit holds for the cluster, not per worker: each failure is
   // counted in every worker (behind one port, a client would otherwise get N times the guesses).
   if (limiter !== undefined) {
@@ -45,6 +48,11 @@ export function startClusterAggregation(
     worker.onAuthFailure = (client) => limiter.recordFailure(client, true);
   }
   const stop = worker.start();
+  // A worker of a preloaded primary serves totals: the scrape path is loaded in an idle turn
+  // once it has joined, rather than at its first scrape (no other process loads it before one).
+  void worker.ready.then(() => {
+    if (worker.aggregated) setTimeout(() => pipeline.prepareScrape(), PREPARE_DELAY_MS).unref();
+  });
   // Scrapes that arrive while a total is on its way share it, whatever format each one writes:
   // one gather, one set of metric objects, which no later total changes.
   let shared: Promise<Served> | undefined;

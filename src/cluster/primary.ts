@@ -2,6 +2,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { diag } from '../diag';
 import { CMD, TOTAL_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
+import { Interner } from './interner';
 import { Slicer, yieldTurn } from './slices';
 import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
@@ -12,6 +13,9 @@ export const CLUSTER_LATE_SNAPSHOTS = 'scanopy_metrics_cluster_late_snapshots_to
 export const CLUSTER_RETAINED_SERIES = 'scanopy_metrics_cluster_retained_series';
 export const CLUSTER_REBUCKETED = 'scanopy_metrics_cluster_rebucketed';
 export const CLUSTER_UNMERGED_SERIES = 'scanopy_metrics_cluster_unmerged_series';
+
+/** Workers asked for their snapshot at a time (see `askInTurn`). */
+export const SNAPSHOTS_AT_ONCE = 1;
 
 export interface ClusterPrimaryOptions {
   /** How long a gather waits for the workers' snapshots before using their last ones. */
@@ -73,6 +77,8 @@ export class ClusterPrimary {
   private lateSnapshots = 0;
   private round = 0;
   private gathering: Promise<Totals> | undefined;
+  /** The workers' series keys, one string each however many workers and gathers send it. */
+  private readonly keys = new Interner();
 
   constructor(
     private readonly cluster: Cluster,
@@ -109,7 +115,10 @@ export class ClusterPrimary {
           if (member.incoming?.round !== message.round) {
             member.incoming = { round: message.round, metrics: [] };
           }
-          for (const part of message.snapshot.metrics) member.incoming.metrics.push(part);
+          for (const part of message.snapshot.metrics) {
+            this.keys.intern(part.keys);
+            member.incoming.metrics.push(part);
+          }
           if (!message.done) return;
           member.last = { metrics: member.incoming.metrics };
           this.measure(member.last);
@@ -198,21 +207,17 @@ export class ClusterPrimary {
 
   private async collect(): Promise<Totals> {
     const round = ++this.round;
+    this.keys.nextGeneration();
     const members = [...this.members.values()];
-    const waits = members.map(
-      (member) =>
-        new Promise<void>((resolve) => {
-          member.answered = resolve;
-          send(member.worker, { cmd: CMD, type: 'collect', round });
-        }),
-    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.timeoutMs);
       timer.unref();
     });
-    await Promise.race([Promise.all(waits), timeout]);
+    const asking = this.askInTurn(members, round);
+    await Promise.race([asking.all, timeout]);
     clearTimeout(timer);
+    asking.stop();
 
     // The cut: what this total is made of, taken at once. A worker that exits from now on is
     // counted here with its last snapshot, and in `retired` from the next gather on.
@@ -249,6 +254,59 @@ export class ClusterPrimary {
     this.tell(mismatches);
     totals.add({ metrics: [...self, ...this.mismatchMetrics(mismatches)] });
     return totals;
+  }
+
+  /**
+   * Asks `members` for their snapshot for `round`, SNAPSHOTS_AT_ONCE at a time: a worker reading
+   * its snapshot and the primary decoding it keep two processes busy, where all the workers at
+   * once would keep them all busy on a machine of fewer cores, each then waiting for a core in
+   * the middle of its turns. A worker that has not answered within its share of the timeout no
+   * longer holds up the next one (its answer still counts until the timeout). `all` resolves
+   * once every member has answered; `stop` asks no more of them.
+   */
+  private askInTurn(members: Member[], round: number): { all: Promise<void>; stop: () => void } {
+    const stepMs = this.options.timeoutMs / Math.max(1, members.length);
+    const steps = new Set<NodeJS.Timeout>();
+    let stopped = false;
+    let next = 0;
+    let busy = 0;
+    let unanswered = members.length;
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const ask = (): void => {
+      while (!stopped && busy < SNAPSHOTS_AT_ONCE && next < members.length) {
+        const member = members[next++];
+        busy++;
+        let holding = true;
+        const release = (): void => {
+          if (!holding) return;
+          holding = false;
+          clearTimeout(step);
+          steps.delete(step);
+          busy--;
+          ask();
+        };
+        const step = setTimeout(release, stepMs);
+        step.unref();
+        steps.add(step);
+        member.answered = () => {
+          member.answered = undefined;
+          release();
+          if (--unanswered === 0) done();
+        };
+        send(member.worker, { cmd: CMD, type: 'collect', round });
+      }
+    };
+    if (unanswered === 0) done();
+    ask();
+    return {
+      all,
+      stop: () => {
+        stopped = true;
+        for (const step of steps) clearTimeout(step);
+        steps.clear();
+      },
+    };
   }
 
   /** One line on stderr per metric the first time its workers' data do not add up as such. */

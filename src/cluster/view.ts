@@ -3,7 +3,13 @@ import type { Attributes } from '@opentelemetry/api';
 import { Sum, type SumSeries } from '../series/sum';
 import { Histogram, type HistogramSeries } from '../series/histogram';
 import type { Slicer } from './slices';
-import { attributesOf, type MetricSnapshot, type Snapshot } from './snapshot';
+import {
+  attributesByKey,
+  attributesOf,
+  type OwnMetric,
+  type MetricSnapshot,
+  type Snapshot,
+} from './snapshot';
 
 /** A counter or gauge of one total: its series are set from the total, never recorded. */
 class TotalSum extends Sum {
@@ -20,6 +26,10 @@ class TotalSum extends Sum {
 
   override liveSeries(): Iterable<SumSeries> {
     return this.sums.values();
+  }
+
+  override seriesCount(): number {
+    return this.sums.size;
   }
 }
 
@@ -40,6 +50,10 @@ class TotalHistogram extends Histogram {
 
   override liveSeries(): Iterable<HistogramSeries> {
     return this.buckets.values();
+  }
+
+  override seriesCount(): number {
+    return this.buckets.size;
   }
 }
 
@@ -68,6 +82,9 @@ interface Previous {
 export class TotalView {
   private previous = new Map<string, Previous>();
 
+  /** `local`: the process's own metrics, whose attributes objects a total's new keys reuse. */
+  constructor(private readonly local: () => readonly OwnMetric[] = () => []) {}
+
   /**
    * The metrics of `snapshot` (the parts of a metric, under one name, may come one after the
    * other), made in stretches that `slicer` cuts, with a turn of the event loop between them.
@@ -81,6 +98,8 @@ export class TotalView {
     }
     const metrics: Total[] = [];
     const next = new Map<string, Previous>();
+    /** The own series' attributes by key, looked up once a key is new to the view. */
+    let local: Map<string, Attributes> | undefined;
     for (const [name, list] of parts) {
       const first = list[0];
       const before = this.previous.get(name);
@@ -95,8 +114,11 @@ export class TotalView {
         const width = (first.boundaries?.length ?? 0) + 1;
         for (let i = 0; i < metric.keys.length; i++) {
           const key = metric.keys[i];
-          const attributes: Attributes =
-            (same ? before.series.get(key)?.attributes : undefined) ?? attributesOf(key);
+          let attributes = same ? before.series.get(key)?.attributes : undefined;
+          if (attributes === undefined) {
+            local ??= await attributesByKey(this.local(), slicer);
+            attributes = local.get(key) ?? attributesOf(key);
+          }
           series.set(
             key,
             first.kind === 'histogram'

@@ -1,4 +1,5 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
+import { Interner } from './interner';
 import { CMD, SNAPSHOT_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import { SnapshotReader, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
 
@@ -49,6 +50,8 @@ export class ClusterWorker {
    * than the scrapes holds one request at most, never a queue of them.
    */
   private queued: number | undefined;
+  /** The total's series keys, one string each from one total to the next. */
+  private readonly keys = new Interner();
 
   constructor(
     private readonly channel: WorkerChannel,
@@ -87,6 +90,7 @@ export class ClusterWorker {
    */
   gather(): Promise<Snapshot> {
     const id = ++this.nextId;
+    this.keys.nextGeneration();
     return new Promise<Snapshot>((resolve, reject) => {
       const timer = setTimeout(() => {
         const pending = this.pending.get(id);
@@ -139,7 +143,10 @@ export class ClusterWorker {
       case 'total': {
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
-        for (const part of message.snapshot.metrics) pending.parts.push(part);
+        for (const part of message.snapshot.metrics) {
+          this.keys.intern(part.keys);
+          pending.parts.push(part);
+        }
         if (!message.done) {
           // The primary is answering: the wait starts again at each part, so that a total that
           // comes in many parts over a slow (loaded) channel is not given up on half-way.

@@ -142,6 +142,14 @@ export class MetricsPipeline {
     return this.sdk.resource;
   }
 
+  /**
+   * Loads the scrape's serializer now, ahead of a first scrape (a cluster worker, in an idle turn
+   * after joining: its first scrape then does not load it in the middle of the cluster's total).
+   */
+  prepareScrape(): void {
+    void this.serializer;
+  }
+
   private get serializer(): PrometheusTextSerializer {
     return (this.textSerializer ??= new (load.serializer().PrometheusTextSerializer)({
       withoutTargetInfo: this.options.withoutTargetInfo ?? false,

@@ -201,7 +201,7 @@ export class PrometheusTextSerializer {
     format: ExpositionFormat = PROMETHEUS_TEXT,
   ): Promise<{ bytes: Buffer; buffer: Buffer }> {
     const key = formatKey(format);
-    const size = this.lastSize.get(key) ?? 64 * 1024;
+    const size = this.lastSize.get(key) ?? firstSize(own);
     const out = new ByteWriter(reuse !== undefined && reuse.length >= size ? reuse : size);
     const om = format.syntax === 'openmetrics';
     const scheme = format.escaping;
@@ -676,6 +676,23 @@ function millisecondsAsSeconds(ms: number): string {
   const whole = Math.floor(ms / 1000);
   const rest = Math.round(ms - whole * 1000);
   return `${whole}.${String(rest).padStart(3, '0')}`;
+}
+
+/** Bytes a line of the exposition takes, about: a little more than the typical Koa series'. */
+const LINE_BYTES = 112;
+
+/**
+ * The buffer for a format's first scrape, from the package's series: grown by doubling from a
+ * small one instead, a 13 MB exposition would copy itself eight times, the last 8 MB in one go
+ * (into fresh pages), a block of its own. The pages of an unwritten end are never touched.
+ */
+function firstSize(own: OwnScope | undefined): number {
+  let lines = 0;
+  for (const metric of own?.metrics ?? []) {
+    const perSeries = metric instanceof Histogram ? metric.boundaries.length + 3 : 1;
+    lines += perSeries * metric.seriesCount();
+  }
+  return Math.max(64 * 1024, lines * LINE_BYTES);
 }
 
 /** Cuts the work into slices of at most `ms`, with a turn of the event loop between them. */

@@ -100,6 +100,11 @@ export class Histogram {
     return this.series;
   }
 
+  /** How many series `liveSeries()` holds (what the serializer sizes a first scrape by). */
+  seriesCount(): number {
+    return this.series.size;
+  }
+
   collect(startTime: HrTime, endTime: HrTime): HistogramMetricData {
     const dataPoints = [];
     for (const s of this.series) {

@@ -81,6 +81,11 @@ export class Sum {
     return this.series;
   }
 
+  /** How many series `liveSeries()` holds (what the serializer sizes a first scrape by). */
+  seriesCount(): number {
+    return this.series.size;
+  }
+
   collect(startTime: HrTime, endTime: HrTime): SumMetricData {
     const dataPoints = [];
     for (const s of this.series) {

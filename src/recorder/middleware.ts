@@ -62,11 +62,6 @@ function hasNoBody(req: Context['req']): boolean {
   );
 }
 
-/** Whether the request stream will deliver no more body bytes. */
-function requestBodyDone(req: Context['req']): boolean {
-  return req.readableEnded || req.destroyed || hasNoBody(req);
-}
-
 /**
  * Koa's request, whose `method` and `path` the context's own only delegate to: read there, they
  * cost no delegating getter (a keyed load shared by all of them, megamorphic in every Koa
@@ -143,7 +138,8 @@ export function httpRequestRecorder(
       report(error);
       return;
     }
-    if (record.bodyless || requestBodyDone(req)) {
+    // The request stream will deliver no more body bytes.
+    if (record.bodyless || req.readableEnded || req.destroyed) {
       instruments.recordRequestBody(series, record.received);
     } else req.once('close', () => instruments.recordRequestBody(series, record.received));
   };

@@ -85,7 +85,10 @@ export async function attributesByKey(
       const attributes = s.attributes;
       let strings = true;
       for (const name in attributes) {
-        if (typeof attributes[name] !== 'string') strings = false;
+        if (typeof attributes[name] !== 'string') {
+          strings = false;
+          break;
+        }
       }
       if (strings) found.set(keyOf(attributes), attributes);
       if (slicer?.due()) await slicer.next();

@@ -80,10 +80,10 @@ export function routePattern(ctx: KoaContext, method: string = ctx.method): stri
 
 const CALLERS: ReadonlySet<string> = new Set(CALLER_KINDS);
 
-/** The caller kind the service's auth decided; absent means nobody authenticated. */
 let lastCaller = '';
 let lastCallerLabel = 'anonymous';
 
+/** The caller kind the service's auth decided; absent means nobody authenticated. */
 export function foldCallerKind(value: unknown): string {
   if (value === lastCaller) return lastCallerLabel;
   if (value === undefined || value === null || value === '') return 'anonymous';

@@ -138,10 +138,9 @@ export function httpRequestRecorder(
       report(error);
       return;
     }
-    // The request stream will deliver no more body bytes.
-    if (record.bodyless || req.readableEnded || req.destroyed) {
-      instruments.recordRequestBody(series, record.received);
-    } else req.once('close', () => instruments.recordRequestBody(series, record.received));
+    const bodyDone = record.bodyless || req.readableEnded || req.destroyed;
+    if (bodyDone) instruments.recordRequestBody(series, record.received);
+    else req.once('close', () => instruments.recordRequestBody(series, record.received));
   };
   return function startRecording(koaContext: KoaContext): void {
     // Koa's own context under the package's structural type.

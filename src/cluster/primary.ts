@@ -108,8 +108,17 @@ export class ClusterPrimary {
         case 'snapshot': {
           const member = this.members.get(worker.id);
           if (member === undefined) return;
-          // The next part, asked for once this one is in: one part in flight at a time.
-          if (!message.done) send(worker, { cmd: CMD, type: 'more', round: message.round });
+          // The next part, asked for once this one is in (one part in flight at a time), in the
+          // next turn: asked for in this one, it could arrive while the channel's reads of this
+          // turn go on, and be decoded in it too, and so on for the whole snapshot.
+          if (!message.done) {
+            const round = message.round;
+            setImmediate(() => {
+              if (this.members.get(worker.id) !== undefined) {
+                send(worker, { cmd: CMD, type: 'more', round });
+              }
+            });
+          }
           // A late answer to an older round is still newer than what we had.
           if (message.round < member.lastRound) return;
           if (member.incoming?.round !== message.round) {

@@ -151,7 +151,13 @@ export class ClusterWorker {
           // The primary is answering: the wait starts again at each part, so that a total that
           // comes in many parts over a slow (loaded) channel is not given up on half-way.
           pending.timer.refresh();
-          this.send({ cmd: CMD, type: 'more-total', id: message.id });
+          const id = message.id;
+          // Asked for in the next turn, not in this one: the channel's reads of one turn go on
+          // while data keeps coming, so a part asked for at once could arrive in time to be read
+          // and decoded in the same turn, and the next, until the whole total had been.
+          setImmediate(() => {
+            if (this.pending.has(id)) this.send({ cmd: CMD, type: 'more-total', id });
+          });
           return;
         }
         clearTimeout(pending.timer);

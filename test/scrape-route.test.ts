@@ -16,6 +16,7 @@ import { OFFERED_CODINGS } from '../src/exposition/compress';
 import { metricsRoute } from '../src/route/route';
 import { TokenSet } from '../src/auth/bearer';
 import { ScrapeSlots } from '../src/route/scrape-slots';
+import { BODY_SLICE_BYTES } from '../src/route/sliced-send';
 import { expect } from './helpers/chai';
 import { sample, series } from './helpers/exposition';
 import { pythonParse } from './helpers/python-parser';
@@ -153,6 +154,37 @@ describe('the metrics route: formats, compression, self-metrics', function () {
     expect(answer.headers['content-encoding']).to.equal(undefined);
     expect(Number(answer.headers['content-length'])).to.be.above(1000);
     expect(answer.raw.length).to.equal(0);
+  });
+
+  it('sends an exposition above a slice whole, with its length, and HEAD its length only', async () => {
+    // 1,000 more label sets: about 1.5 MB of text, sent a slice a turn by the package, not Koa.
+    for (let i = 0; i < 1000; i++) {
+      metrics.pipeline.instruments.recordRequest('GET', `/api/v1/many/${i}`, '200', 'user', 0.01);
+    }
+    const answer = await request(server.url, AUTH);
+    expect(answer.status).to.equal(200);
+    expect(answer.headers['content-type']).to.equal(TEXT);
+    expect(answer.raw.length).to.be.above(BODY_SLICE_BYTES);
+    expect(Number(answer.headers['content-length'])).to.equal(answer.raw.length);
+    const text = answer.raw.toString('utf8');
+    expect(series(text, 'http_requests_total').length).to.equal(1020);
+    expect(
+      sample(text, 'http_requests_total', {
+        method: 'GET',
+        path: '/api/v1/many/999',
+        status: '200',
+        entity_type: 'user',
+      }),
+    ).to.equal(1);
+    // Python's prometheus_client reads it all, every line in place.
+    const families = await pythonParse(text, 'text');
+    const requests = families.find((f) => f.name === 'http_requests');
+    expect(requests?.samples.filter((x) => x.name === 'http_requests_total').length).to.equal(1020);
+    const head = await request(server.url, AUTH, 'HEAD');
+    expect(head.status).to.equal(200);
+    expect(head.raw.length).to.equal(0);
+    // The route's own metrics have counted the GET meanwhile: a little longer.
+    expect(Number(head.headers['content-length'])).to.be.above(answer.raw.length);
   });
 
   it('does not compress a tiny body', async () => {

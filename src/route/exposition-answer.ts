@@ -1,10 +1,11 @@
-// The 200 answer of the metrics route: the negotiated format, collected and written whole, then
-// compressed off the main thread where the scraper accepts it, before any header is sent.
+// The 200 answer of the metrics route: the negotiated format, collected whole, then compressed off
+// the main thread where the scraper accepts it, before any header is sent; a large one sent in slices.
 import type { Context } from 'koa';
 import { diag } from '../diag';
 import type { Scrape } from '../collection/pipeline';
 import { compress, MIN_COMPRESSED_SIZE, OFFERED_CODINGS } from '../exposition/compress';
 import { negotiateEncoding, negotiateFormat } from '../exposition/negotiate';
+import { BODY_SLICE_BYTES, sendInSlices } from './sliced-send';
 
 const NOTHING_TO_RELEASE = (): void => undefined;
 
@@ -55,7 +56,14 @@ export async function answerExposition(ctx: Context, scrape: Scrape): Promise<bo
     }
   }
   ctx.status = 200;
-  ctx.body = body;
+  // Koa would write a large body whole, in one turn: the package sends it a slice a turn itself.
+  const sliced = ctx.method !== 'HEAD' && body.length > BODY_SLICE_BYTES;
+  if (sliced) {
+    ctx.respond = false;
+    ctx.length = body.length;
+  } else {
+    ctx.body = body;
+  }
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Content-Type', format.contentType);
   ctx.set('Vary', 'Accept, Accept-Encoding');
@@ -63,5 +71,6 @@ export async function answerExposition(ctx: Context, scrape: Scrape): Promise<bo
   // Sent, or the scraper left: either way the bytes are no longer read.
   if ((ctx.res as { destroyed?: boolean }).destroyed === true) release();
   else ctx.res.once('close', release);
+  if (sliced) sendInSlices(ctx.res, body);
   return true;
 }

@@ -130,10 +130,6 @@ export async function clusterProcesses(
       return { name, median: values.length > 0 ? summarize(values).median : undefined };
     });
   };
-  const worst = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) => {
-    const medians = perProcess(v, pick).flatMap((p) => p.median ?? []);
-    return medians.length > 0 ? Math.max(...medians) : undefined;
-  };
   const list = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) =>
     perProcess(v, pick)
       .map((p) => `${p.name.replace('worker ', 'w')} ${fixed(p.median)}`)
@@ -153,8 +149,19 @@ export async function clusterProcesses(
       })
       .join(', ');
   };
-  const longest = worst('scanopy-metrics', wall);
-  const longestCpu = worst('scanopy-metrics', cpu);
+  /**
+   * Per round, the longest block of any process: the answering worker's (a different one each
+   * round) is in 1 round of 4 of each worker's own median.
+   */
+  const anyProcess = (v: ServiceVariant, pick: (b: ProcessBlock) => number | undefined) => {
+    const longestPerRound = results[v].flatMap((r) => {
+      const values = r.blocks.flatMap((b) => pick(b) ?? []);
+      return values.length > 0 ? [Math.max(...values)] : [];
+    });
+    return longestPerRound.length > 0 ? summarize(longestPerRound) : undefined;
+  };
+  const longest = anyProcess('scanopy-metrics', wall);
+  const longestCpu = anyProcess('scanopy-metrics', cpu);
   return {
     title: `cluster scrape, real processes: a ${CLUSTER_WORKERS}-worker node:cluster service × ${count(sizes.labelSets)} label sets per worker (counter + histogram)${sizes.quick ? ' (QUICK: too small for conclusions)' : ''}`,
     notes: [
@@ -181,8 +188,8 @@ export async function clusterProcesses(
       },
       {
         text: 'no event-loop block above 20 ms in any process (wall delay)',
-        measured: `${fixed(longest)} ms (CPU ${fixed(longestCpu)} ms)`,
-        met: longest === undefined ? undefined : longest <= 20,
+        measured: `each round's longest in any process: median ${fixed(longest?.median)} ms, worst ${fixed(longest?.max)} ms (CPU: median ${fixed(longestCpu?.median)}, worst ${fixed(longestCpu?.max)} ms)`,
+        met: longest === undefined ? undefined : longest.max <= 20,
       },
     ],
   };

@@ -77,6 +77,8 @@ export class ClusterPrimary {
   private lateSnapshots = 0;
   private round = 0;
   private gathering: Promise<Totals> | undefined;
+  /** Restarts the gather's wait: a part of the current round came in. */
+  private progress: (() => void) | undefined;
   /** The workers' series keys, one string each however many workers and gathers send it. */
   private readonly keys = new Interner();
 
@@ -128,6 +130,7 @@ export class ClusterPrimary {
             this.keys.intern(part.keys);
             member.incoming.metrics.push(part);
           }
+          if (message.round === this.round) this.progress?.();
           if (!message.done) return;
           member.last = { metrics: member.incoming.metrics };
           this.measure(member.last);
@@ -223,8 +226,14 @@ export class ClusterPrimary {
       timer = setTimeout(resolve, this.options.timeoutMs);
       timer.unref();
     });
+    // The wait starts again at each part that comes in: a worker still sending its snapshot on a
+    // loaded machine is slow, not gone, and counting it with its last snapshot (none at the first
+    // scrape) would serve a total short of its latest increments. Only `timeoutMs` without any
+    // part makes the missing workers late.
+    this.progress = () => timer?.refresh();
     const asking = this.askInTurn(members, round);
     await Promise.race([asking.all, timeout]);
+    this.progress = undefined;
     clearTimeout(timer);
     asking.stop();
 

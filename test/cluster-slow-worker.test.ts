@@ -5,28 +5,14 @@
 import { EventEmitter } from 'node:events';
 import type { Cluster } from 'node:cluster';
 import { expect } from './helpers/chai';
-import { Instruments } from '../src/collection/instruments';
 import { ClusterPrimary } from '../src/cluster/primary';
 import { CMD, type ClusterMessage } from '../src/cluster/protocol';
-import { SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
+import type { Snapshot } from '../src/cluster/snapshot';
+import { snapshotParts } from './helpers/snapshot-parts';
 
 const TIMEOUT_MS = 200;
 /** Between two parts of the slow worker: its whole snapshot takes well over the timeout. */
 const PART_GAP_MS = 80;
-
-function snapshotParts(labelSets: number, requests: number): Snapshot[] {
-  const instruments = new Instruments({ cardinalityLimit: labelSets + 10 });
-  for (let n = 0; n < requests; n++) {
-    for (let i = 0; i < labelSets; i++) {
-      instruments.recordRequest('GET', `/r${i}`, '200', 'user', 0.01);
-    }
-  }
-  const reader = new SnapshotReader(instruments.all);
-  const parts: Snapshot[] = [];
-  do parts.push(JSON.parse(JSON.stringify(reader.next(1000))) as Snapshot);
-  while (!reader.done);
-  return parts;
-}
 
 /** A worker's end of the channel that answers `collect` and `more` with `parts`, `gapMs` apart. */
 class SlowWorker extends EventEmitter {

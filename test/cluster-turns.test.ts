@@ -5,33 +5,12 @@
 import { EventEmitter } from 'node:events';
 import type { Cluster } from 'node:cluster';
 import { expect } from './helpers/chai';
-import { Instruments } from '../src/collection/instruments';
 import { ClusterPrimary } from '../src/cluster/primary';
 import { CMD, type ClusterMessage } from '../src/cluster/protocol';
-import { SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
+import type { Snapshot } from '../src/cluster/snapshot';
+import { snapshotParts } from './helpers/snapshot-parts';
+import { nextTurn, restOfTurn } from './helpers/wait';
 import { ClusterWorker } from '../src/cluster/worker';
-
-/** The process's microtasks and process.nextTick callbacks of this turn, all run. */
-async function restOfTurn(): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    await Promise.resolve();
-  }
-}
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** A snapshot of `labelSets` label sets in parts of 1,000 series, as the channel carries them. */
-function snapshotParts(labelSets: number): Snapshot[] {
-  const instruments = new Instruments({ cardinalityLimit: labelSets + 10 });
-  for (let i = 0; i < labelSets; i++)
-    instruments.recordRequest('GET', `/r${i}`, '200', 'user', 0.01);
-  const reader = new SnapshotReader(instruments.all);
-  const parts: Snapshot[] = [];
-  do parts.push(JSON.parse(JSON.stringify(reader.next(1000))) as Snapshot);
-  while (!reader.done);
-  return parts;
-}
 
 /** One end of an IPC channel: what was sent on it, and a way to deliver to the other side. */
 class Channel extends EventEmitter {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from './helpers/chai';
 import { sendInSlices } from '../src/route/sliced-send';
+import { restOfTurn } from './helpers/wait';
 
 const SLICE = 64 * 1024;
 
@@ -13,13 +14,6 @@ function body(length = 300_000): Buffer {
   const bytes = Buffer.alloc(length);
   for (let i = 0; i < length; i++) bytes[i] = (i * 7 + (i >> 16)) & 0xff;
   return bytes;
-}
-
-async function restOfTurn(): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    await Promise.resolve();
-  }
 }
 
 /** A server whose one answer is `handler`'s; resolves with its port. */

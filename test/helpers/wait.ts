@@ -15,3 +15,16 @@ export async function pollUntil(
     await sleep(intervalMs);
   }
 }
+
+/** Lets the microtasks and process.nextTick callbacks of this turn run, all of them. */
+export async function restOfTurn(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await Promise.resolve();
+  }
+}
+
+/** Resolves in the next turn of the event loop (after its I/O). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,5 +1,6 @@
-// Waits for a condition that becomes true on its own (a file watcher's next poll): a bounded loop,
-// not a timing assertion. Fails with `what` when the condition does not hold in time.
+// Waiting in tests: for a condition that becomes true on its own (a file watcher's next poll), in
+// a bounded loop, not a timing assertion, failing with `what` when it does not hold in time; and
+// for the rest of this turn of the event loop, or the next turn.
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function pollUntil(

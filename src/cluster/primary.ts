@@ -116,9 +116,7 @@ export class ClusterPrimary {
           if (!message.done) {
             const round = message.round;
             setImmediate(() => {
-              if (this.members.get(worker.id) !== undefined) {
-                send(worker, { cmd: CMD, type: 'more', round });
-              }
+              if (this.members.has(worker.id)) send(worker, { cmd: CMD, type: 'more', round });
             });
           }
           // A late answer to an older round is still newer than what we had.

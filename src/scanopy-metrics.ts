@@ -111,6 +111,14 @@ export class ScanopyMetrics {
 
   /** Koa middleware serving the metrics route; other paths pass through. */
   route(): KoaMiddleware {
+    return this.metricsRoute(true);
+  }
+
+  /**
+   * The route; `labelRequests` false where the package's recorder is told the path itself, so
+   * that nothing is written to the scrape's context.
+   */
+  private metricsRoute(labelRequests: boolean): KoaMiddleware {
     return metricsRoute({
       path: this.path,
       tokens: () => this.tokens,
@@ -118,6 +126,7 @@ export class ScanopyMetrics {
       slots: this.slots,
       scrape: (format) => this.pipeline.scrape(format),
       onAnswer: (status, seconds) => this.pipeline.instruments.recordScrape(status, seconds),
+      labelRequests,
     });
   }
 
@@ -159,14 +168,22 @@ export class ScanopyMetrics {
    * neither sees nor blocks a scrape.
    */
   firstMiddleware(): KoaMiddleware {
-    const record = this.middleware();
     // The route elsewhere (its own port) or not at all: the path is the service's like any other.
-    if (!this.routeOnServicePort) return record;
-    const route = this.route();
+    if (!this.routeOnServicePort) return this.middleware();
+    const startRecording = httpRequestRecorder(this.pipeline.instruments, {
+      entityTypeKey: this.entityTypeKey,
+    });
+    const route = this.metricsRoute(false);
     const path = this.path;
-    // Any other path goes straight on: no closure per request for the route's turn.
-    return (ctx, next) =>
-      ctx.path === path ? record(ctx, () => route(ctx, next)) : record(ctx, next);
+    return (ctx, next) => {
+      if (requestOf(ctx).path !== path) {
+        startRecording(ctx);
+        // What Koa's next() resolves to is not read: as app.use() middleware it is void.
+        return next() as Promise<void>;
+      }
+      startRecording(ctx, path);
+      return route(ctx, next);
+    };
   }
 
   /**
@@ -186,11 +203,14 @@ export class ScanopyMetrics {
         return appMiddleware;
       };
     }
-    const route = this.route();
+    const route = this.metricsRoute(false);
     const path = this.path;
     return (ctx, appMiddleware) => {
-      startRecording(ctx);
-      if (requestOf(ctx).path !== path) return appMiddleware;
+      if (requestOf(ctx).path !== path) {
+        startRecording(ctx);
+        return appMiddleware;
+      }
+      startRecording(ctx, path);
       const answer: ComposedMiddleware = (c) => route(c, () => appMiddleware(c));
       return answer;
     };

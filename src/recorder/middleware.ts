@@ -108,7 +108,7 @@ export function httpMetrics(
 export function httpRequestRecorder(
   instruments: Instruments,
   options: HttpMetricsOptions = {},
-): (ctx: KoaContext) => void {
+): (ctx: KoaContext, pattern?: string) => void {
   const key = options.entityTypeKey ?? DEFAULT_ENTITY_TYPE_KEY;
   installBodyCounting();
   let reportedFailure = false;
@@ -128,7 +128,7 @@ export function httpRequestRecorder(
       const status = res.statusCode;
       series = instruments.requestFinished(
         foldMethod(method),
-        routePattern(ctx, method),
+        record.pattern ?? routePattern(ctx, method),
         statusLabel(res.headersSent, status),
         callerKind(ctx, key),
         (now() - record.start) / 1000,
@@ -142,10 +142,12 @@ export function httpRequestRecorder(
     if (bodyDone) instruments.recordRequestBody(series, record.received);
     else req.once('close', () => instruments.recordRequestBody(series, record.received));
   };
-  return function startRecording(koaContext: KoaContext): void {
+  // `pattern`: the path label, for a request whose route is known before any router runs (the
+  // metrics route's own requests); otherwise the router's pattern, read when the request ends.
+  return function startRecording(koaContext: KoaContext, pattern?: string): void {
     // Koa's own context under the package's structural type.
     const ctx = koaContext as unknown as Context;
-    const record = new RequestRecord(now());
+    const record = new RequestRecord(now(), pattern);
     const { req, res } = ctx;
     try {
       // A request without a body (most GETs) is not marked for counting at all.
@@ -182,7 +184,11 @@ class RequestRecord implements BodyBytes {
   /** An HTTP/1 request without body framing: nothing to count or wait for. */
   bodyless = false;
   inFlight: GaugeSeries | undefined = undefined;
-  constructor(readonly start: number) {}
+  constructor(
+    readonly start: number,
+    /** The path label, when known at the start; else the router's pattern at the end. */
+    readonly pattern: string | undefined,
+  ) {}
 }
 
 /**

@@ -11,9 +11,9 @@ const NOTHING_TO_RELEASE = (): void => undefined;
 
 function failed(ctx: Context, error: unknown): false {
   diag.error('scanopy-metrics: scrape failed', error);
-  ctx.status = 500;
-  ctx.body = 'Metrics collection failed';
-  ctx.set('Cache-Control', 'no-store');
+  ctx.response.body = 'Metrics collection failed';
+  ctx.response.status = 500;
+  ctx.response.set('Cache-Control', 'no-store');
   return false;
 }
 
@@ -24,7 +24,7 @@ function failed(ctx: Context, error: unknown): false {
  * with half a body. Returns whether it answered 200.
  */
 export async function answerExposition(ctx: Context, scrape: Scrape): Promise<boolean> {
-  const format = negotiateFormat(ctx.get('Accept') || undefined);
+  const format = negotiateFormat(ctx.request.get('Accept') || undefined);
   let bytes: Buffer;
   let release = NOTHING_TO_RELEASE;
   try {
@@ -41,8 +41,8 @@ export async function answerExposition(ctx: Context, scrape: Scrape): Promise<bo
   }
   let body = bytes;
   let coding = 'identity';
-  if (ctx.method !== 'HEAD' && bytes.length >= MIN_COMPRESSED_SIZE) {
-    coding = negotiateEncoding(ctx.get('Accept-Encoding') || undefined, OFFERED_CODINGS);
+  if (ctx.request.method !== 'HEAD' && bytes.length >= MIN_COMPRESSED_SIZE) {
+    coding = negotiateEncoding(ctx.request.get('Accept-Encoding') || undefined, OFFERED_CODINGS);
     if (coding === 'gzip' || coding === 'zstd') {
       try {
         body = await compress(bytes, coding);
@@ -55,19 +55,21 @@ export async function answerExposition(ctx: Context, scrape: Scrape): Promise<bo
       release = NOTHING_TO_RELEASE;
     }
   }
-  ctx.status = 200;
   // Koa would write a large body whole, in one turn: the package sends it a slice a turn itself.
-  const sliced = ctx.method !== 'HEAD' && body.length > BODY_SLICE_BYTES;
+  const sliced = ctx.request.method !== 'HEAD' && body.length > BODY_SLICE_BYTES;
   if (sliced) {
+    ctx.response.status = 200;
     ctx.respond = false;
-    ctx.length = body.length;
+    ctx.response.length = body.length;
   } else {
-    ctx.body = body;
+    // The body before the status, as answer() in route.ts does, for the same reason.
+    ctx.response.body = body;
+    ctx.response.status = 200;
   }
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('Content-Type', format.contentType);
-  ctx.set('Vary', 'Accept, Accept-Encoding');
-  if (coding !== 'identity') ctx.set('Content-Encoding', coding);
+  ctx.response.set('Cache-Control', 'no-store');
+  ctx.response.set('Content-Type', format.contentType);
+  ctx.response.set('Vary', 'Accept, Accept-Encoding');
+  if (coding !== 'identity') ctx.response.set('Content-Encoding', coding);
   // Sent, or the scraper left: either way the bytes are no longer read.
   if ((ctx.res as { destroyed?: boolean }).destroyed === true) release();
   else ctx.res.once('close', release);

@@ -168,7 +168,9 @@ describe('metrics route: the context delegates it uses', () => {
           configurable: true,
           get() {
             if (watching) used.push(`get ${name}`);
-            return inherited.get ? inherited.get.call(ctx) : (inherited.value as unknown);
+            return inherited.get
+              ? (inherited.get.call(ctx) as unknown)
+              : (inherited.value as unknown);
           },
           set(value: unknown) {
             if (watching) used.push(`set ${name}`);

@@ -270,4 +270,36 @@ describe('http_requests_in_flight', () => {
     const statuses = new Set(series(text, 'http_requests_total').map((s) => s.labels.status));
     expect([...statuses].sort()).to.include.members(['200', '500']);
   });
+  it('counts a request once, and takes it off once, when the same middleware is in its chain twice', async () => {
+    const metrics = createMetrics({ token: 'in-flight-token' });
+    const recording = metrics.firstMiddleware();
+    const inner = new Koa();
+    inner.use(recording);
+    inner.use((ctx) => {
+      ctx.body = 'inner';
+    });
+    const handleInner = inner.callback();
+    let closed: Promise<void> | undefined;
+    const outer = new Koa();
+    outer.silent = true;
+    outer.use(recording);
+    // An application served by hand inside another's middleware: the same request and
+    // response go through the same recording middleware again.
+    outer.use((ctx) => {
+      closed = new Promise((resolve) => ctx.res.once('close', () => setImmediate(resolve)));
+      ctx.respond = false;
+      return handleInner(ctx.req, ctx.res);
+    });
+    const server = await listen(outer);
+    try {
+      expect(await send(server.url, '/x').done).to.equal(200);
+      await closed;
+      const text = await metrics.scrape();
+      expect(series(text, 'http_requests_total').map((s) => s.value)).to.deep.equal([1]);
+      expect(inFlight(text)).to.deep.equal([[{ method: 'GET', entity_type: 'anonymous' }, 0]]);
+    } finally {
+      await server.close();
+      await metrics.shutdown();
+    }
+  });
 });

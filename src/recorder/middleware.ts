@@ -117,6 +117,9 @@ export function httpRequestRecorder(
     if (!reportedFailure) diag.error('scanopy-metrics: recording a request failed', error);
     reportedFailure = true;
   };
+  /** Where this recorder leaves a request's record on its response, for `onClose`. */
+  const RECORD = Symbol('scanopy-metrics.request');
+  type Recorded = { [RECORD]?: RequestRecord };
   /** Records a request whose response was sent or whose client left (once per request). */
   const finish = (ctx: Context, record: RequestRecord): void => {
     if (record.inFlight !== undefined) record.inFlight.value--;
@@ -144,11 +147,15 @@ export function httpRequestRecorder(
   };
   // `pattern`: the path label, for a request whose route is known before any router runs (the
   // metrics route's own requests); otherwise the router's pattern, read when the request ends.
-  return function startRecording(koaContext: KoaContext, pattern?: string): void {
+  function startRecording(koaContext: KoaContext, pattern?: string): void {
     // Koa's own context under the package's structural type.
     const ctx = koaContext as unknown as Context;
-    const record = new RequestRecord(now(), pattern);
     const { req, res } = ctx;
+    // A response this recorder records already (an application served inside another's
+    // middleware by hand): counted once, by the outer one.
+    if ((res as Recorded)[RECORD] !== undefined) return;
+    const record = new RequestRecord(now(), pattern, ctx);
+    (res as Recorded)[RECORD] = record;
     try {
       // A request without a body (most GETs) is not marked for counting at all.
       record.bodyless = hasNoBody(req);
@@ -161,15 +168,22 @@ export function httpRequestRecorder(
     } catch (error) {
       report(error);
     }
-    // 'close' comes once per response, after it was sent or the client left.
-    res.on('close', () => {
-      // Once, whatever emits it again; and first, whatever happens next: the request is no
-      // longer in flight.
-      if (record.closed) return;
-      record.closed = true;
-      finish(ctx, record);
-    });
-  };
+    res.on('close', onClose);
+  }
+  /**
+   * 'close' comes once per response, after it was sent or the client left. One listener for
+   * every response, which finds the record on it: a function per request cost a closure, its
+   * context and a lazy compile at its first call, on every request.
+   */
+  function onClose(this: Recorded): void {
+    const record = this[RECORD];
+    // Once, whatever emits it again; and first, whatever happens next: the request is no
+    // longer in flight.
+    if (record === undefined || record.closed) return;
+    record.closed = true;
+    finish(record.ctx, record);
+  }
+  return startRecording;
 }
 
 /**
@@ -188,6 +202,7 @@ class RequestRecord implements BodyBytes {
     readonly start: number,
     /** The path label, when known at the start; else the router's pattern at the end. */
     readonly pattern: string | undefined,
+    readonly ctx: Context,
   ) {}
 }
 

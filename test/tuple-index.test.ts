@@ -50,6 +50,24 @@ describe('TupleIndex', () => {
     expect(index.size).to.equal(300);
   });
 
+  it('finds the same tuple twice in a row, and after it a tuple that differs in one place only', () => {
+    const index = new TupleIndex(2);
+    index.add('a1', 'a2', '/a', 'GET', '200', 'user');
+    index.add('b1', 'b2', '/a', 'GET', '200', 'daemon');
+    const read = (...tuple: string[]): unknown[] | undefined => {
+      const [a, b, c, d] = tuple;
+      return index.find(a, b, c, d) ? [index.value(0), index.value(1)] : undefined;
+    };
+    expect(read('/a', 'GET', '200', 'user')).to.deep.equal(['a1', 'a2']);
+    expect(read('/a', 'GET', '200', 'user')).to.deep.equal(['a1', 'a2']);
+    expect(read('/a', 'GET', '200', 'daemon')).to.deep.equal(['b1', 'b2']);
+    expect(read('/a', 'GET', '201', 'daemon')).to.equal(undefined);
+    // A miss does not replace the last tuple found, nor what value() reads after a hit.
+    expect(read('/a', 'GET', '200', 'daemon')).to.deep.equal(['b1', 'b2']);
+    expect(read('/b', 'GET', '200', 'user')).to.equal(undefined);
+    expect(read('/a', 'GET', '200', 'user')).to.deep.equal(['a1', 'a2']);
+  });
+
   it('tells apart tuples whose values concatenate alike', () => {
     const index = new TupleIndex();
     index.add(1, undefined, 'x', 'ab', 'c');

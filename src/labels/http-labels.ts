@@ -63,7 +63,7 @@ export function routePattern(ctx: KoaContext, method: string = ctx.method): stri
       const layer = matched[i];
       const methods = layer.methods;
       if (methods.length === 0) continue;
-      if (methods.indexOf(method) !== -1) {
+      if (hasMethod(methods, method)) {
         const named = c._matchedRoute;
         // Usually the route that ran named itself; otherwise, an exclusive router ran another.
         if (named !== layer.path && c.router?.exclusive === true && typeof named === 'string') {
@@ -76,6 +76,15 @@ export function routePattern(ctx: KoaContext, method: string = ctx.method): stri
     if (typeof onPath === 'string') return onPath;
   }
   return typeof c._matchedRoute === 'string' ? c._matchedRoute : UNMATCHED_PATH;
+}
+
+/**
+ * Whether a route's methods include `method`: a loop the compiler inlines, where
+ * `Array.prototype.indexOf` is a builtin call on every request.
+ */
+function hasMethod(methods: readonly string[], method: string): boolean {
+  for (let i = 0; i < methods.length; i++) if (methods[i] === method) return true;
+  return false;
 }
 
 const CALLERS: ReadonlySet<string> = new Set(CALLER_KINDS);

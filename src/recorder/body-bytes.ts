@@ -32,9 +32,11 @@ const counting = new WeakSet<object>();
 
 function countingPush(push: Push): Push {
   const counted: Push = function countedPush(chunk, encoding) {
-    const counts = this[COUNTS];
-    if (counts !== undefined && chunk !== null && chunk !== undefined) {
-      counts.received += byteLength(chunk, encoding);
+    // The chunk first: the end of every request's body, push(null), then needs no lookup of a
+    // symbol that a bodyless request does not carry (a miss walks the prototype chain).
+    if (chunk !== null && chunk !== undefined) {
+      const counts = this[COUNTS];
+      if (counts !== undefined) counts.received += byteLength(chunk, encoding);
     }
     return push.call(this, chunk, encoding);
   };

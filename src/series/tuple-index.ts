@@ -28,6 +28,15 @@ export class TupleIndex {
   private entries = 0;
   /** Where `find` found the last tuple's values in `slots`. */
   private foundAt = 0;
+  /**
+   * The last tuple found, and where: consecutive requests mostly carry the same label values
+   * (the same string objects), which four comparisons recognise without a Map probe.
+   */
+  private lastA: string | undefined = undefined;
+  private lastB = '';
+  private lastC = '';
+  private lastD = '';
+  private lastAt = 0;
 
   /** `width`: how many values each tuple holds (1 or 2). */
   constructor(private readonly width: 1 | 2 = 1) {
@@ -43,24 +52,37 @@ export class TupleIndex {
    * places are passed as `''` (or left out), the same way on every call.
    */
   find(a: string, b = '', c = '', d = ''): boolean {
+    if (a === this.lastA && b === this.lastB && c === this.lastC && d === this.lastD) {
+      this.foundAt = this.lastAt;
+      return true;
+    }
     let at = this.heads.get(a);
     if (at === undefined) return false;
     if (at === LONG) {
       const found = this.long.get(a)?.get(b + SEPARATOR + c + SEPARATOR + d);
       if (found === undefined) return false;
-      this.foundAt = found;
-      return true;
+      return this.found(found, a, b, c, d);
     }
     const slots = this.slots;
     const next = this.stride - 1;
     do {
       if (slots[at] === b && slots[at + 1] === c && slots[at + 2] === d) {
-        this.foundAt = at + 3;
-        return true;
+        return this.found(at + 3, a, b, c, d);
       }
       at = slots[at + next] as number;
     } while (at >= 0);
     return false;
+  }
+
+  /** Notes where the tuple `a, b, c, d` has its values (they never move: slots only grow). */
+  private found(at: number, a: string, b: string, c: string, d: string): true {
+    this.foundAt = at;
+    this.lastA = a;
+    this.lastB = b;
+    this.lastC = c;
+    this.lastD = d;
+    this.lastAt = at;
+    return true;
   }
 
   /** Value `k` of the tuple the last successful `find` found. */

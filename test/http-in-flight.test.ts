@@ -270,6 +270,7 @@ describe('http_requests_in_flight', () => {
     const statuses = new Set(series(text, 'http_requests_total').map((s) => s.labels.status));
     expect([...statuses].sort()).to.include.members(['200', '500']);
   });
+
   it('counts a request once, and takes it off once, when the same middleware is in its chain twice', async () => {
     const metrics = createMetrics({ token: 'in-flight-token' });
     const recording = metrics.firstMiddleware();

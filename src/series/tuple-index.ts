@@ -29,14 +29,13 @@ export class TupleIndex {
   /** Where `find` found the last tuple's values in `slots`. */
   private foundAt = 0;
   /**
-   * The last tuple found, and where: consecutive requests mostly carry the same label values
-   * (the same string objects), which four comparisons recognise without a Map probe.
+   * The last tuple found (its values at `foundAt`): consecutive requests mostly carry the same
+   * label values (the same string objects), which four comparisons recognise without a Map probe.
    */
   private lastA: string | undefined = undefined;
   private lastB = '';
   private lastC = '';
   private lastD = '';
-  private lastAt = 0;
 
   /** `width`: how many values each tuple holds (1 or 2). */
   constructor(private readonly width: 1 | 2 = 1) {
@@ -52,10 +51,7 @@ export class TupleIndex {
    * places are passed as `''` (or left out), the same way on every call.
    */
   find(a: string, b = '', c = '', d = ''): boolean {
-    if (a === this.lastA && b === this.lastB && c === this.lastC && d === this.lastD) {
-      this.foundAt = this.lastAt;
-      return true;
-    }
+    if (a === this.lastA && b === this.lastB && c === this.lastC && d === this.lastD) return true;
     let at = this.heads.get(a);
     if (at === undefined) return false;
     if (at === LONG) {
@@ -81,7 +77,6 @@ export class TupleIndex {
     this.lastB = b;
     this.lastC = c;
     this.lastD = d;
-    this.lastAt = at;
     return true;
   }
 

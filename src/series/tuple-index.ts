@@ -6,7 +6,7 @@
  * it, and `next` the following one. The strings a request carries are mostly the same objects
  * every time (a route's pattern, a method from Node's parser, a cached status text), which V8
  * compares by identity, so a lookup costs one Map probe and a few comparisons and allocates
- * nothing.
+ * nothing; the same tuple as the last one found costs four comparisons.
  *
  * Memory is why it is built this way: a joined key string, an entry object and a tuple array per
  * label set cost about 300 bytes, an array per first value about 100; here a tuple costs its slots

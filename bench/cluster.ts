@@ -15,7 +15,7 @@ import {
 } from 'prom-client';
 import { Instruments } from '../src/collection/instruments';
 import { Slicer, SLICE_MS } from '../src/cluster/slices';
-import { SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
+import { keptPart, SnapshotReader, type Snapshot } from '../src/cluster/snapshot';
 import { Totals } from '../src/cluster/totals';
 import { TotalView } from '../src/cluster/view';
 import { PrometheusTextSerializer } from '../src/exposition/serializer';
@@ -88,7 +88,9 @@ async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<R
   }
   // The primary: decodes each part as it arrives, then sums in slices and encodes the total's parts.
   const snapshots = messages.map((parts) => {
-    const metrics = parts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics));
+    const metrics = parts.flatMap((m) =>
+      timed(blocks, () => (JSON.parse(m) as Snapshot).metrics.map(keptPart)),
+    );
     return { metrics };
   });
   const slicer = new Slicer(SLICE_MS, true);
@@ -99,7 +101,9 @@ async function scanopyScrape(workers: Instruments[], view: TotalView): Promise<R
   for (const part of totals.parts()) totalParts.push(timed(blocks, () => JSON.stringify(part)));
   // The answering worker: decodes the parts, updates its view in slices, writes the text (in slices).
   const total = {
-    metrics: totalParts.flatMap((m) => timed(blocks, () => (JSON.parse(m) as Snapshot).metrics)),
+    metrics: totalParts.flatMap((m) =>
+      timed(blocks, () => (JSON.parse(m) as Snapshot).metrics.map(keptPart)),
+    ),
   };
   const viewSlicer = new Slicer(SLICE_MS, true);
   const metrics = await view.update(total, viewSlicer);

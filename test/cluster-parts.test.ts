@@ -3,7 +3,14 @@
 import { expect } from './helpers/chai';
 import { Instruments } from '../src/collection/instruments';
 import { Slicer } from '../src/cluster/slices';
-import { attributesOf, SnapshotReader, takeSnapshot, type Snapshot } from '../src/cluster/snapshot';
+import {
+  attributesOf,
+  keptPart,
+  SnapshotReader,
+  takeSnapshot,
+  type KeptSnapshot,
+  type Snapshot,
+} from '../src/cluster/snapshot';
 import { Totals } from '../src/cluster/totals';
 import { TotalView } from '../src/cluster/view';
 import type { CounterSeries } from '../src/series/counter';
@@ -184,6 +191,103 @@ describe('cluster totals of workers that differ', () => {
     expect(m.keys).to.deep.equal(['a', 'b', 'otel.metric.overflow\u0002true']);
     expect(m.values).to.deep.equal([10, 5, 10]);
     expect(totals.size).to.equal(3);
+  });
+
+  it('parts kept in typed arrays, as the processes keep what they decode, add up to the same exact total', async () => {
+    // 150 series per histogram: more than a total's first allocation, so that it grows.
+    const many = (times: number, boundaries: number[]): Snapshot => ({
+      metrics: [
+        {
+          name: 'h',
+          description: '',
+          unit: 's',
+          kind: 'histogram',
+          boundaries,
+          keys: Array.from({ length: 150 }, (_, i) => `path\u0002/r${i}`),
+          // Series i: `times * i` in every bucket of a bound, 1 in +Inf.
+          counts: Array.from({ length: 150 }, (_, i) => [
+            ...boundaries.map(() => times * i),
+            1,
+          ]).flat(),
+          sums: Array.from({ length: 150 }, (_, i) => times * i + 0.25),
+        },
+        {
+          name: 'c_total',
+          description: '',
+          unit: '',
+          kind: 'counter',
+          keys: ['a', 'b'],
+          values: [times * 2 ** 40, 0.5],
+        },
+      ],
+    });
+    const decoded = (snapshot: Snapshot): Snapshot =>
+      JSON.parse(JSON.stringify(snapshot)) as Snapshot;
+    const kept: KeptSnapshot = { metrics: decoded(many(1, [1, 2, 5])).metrics.map(keptPart) };
+    expect(kept.metrics[0].counts).to.be.an.instanceOf(Float64Array);
+    expect(kept.metrics[1].values).to.be.an.instanceOf(Float64Array);
+    const plain = new Totals().add(decoded(many(1, [1, 2, 5]))).add(decoded(many(2, [1, 5])));
+    const typed = new Totals();
+    await typed.addSliced(kept, new Slicer(0));
+    // Other buckets after growth: every series moves onto the shared bounds [1, 5].
+    await typed.addSliced(
+      { metrics: decoded(many(2, [1, 5])).metrics.map(keptPart) },
+      new Slicer(0),
+    );
+    const total = typed.snapshot();
+    expect(total).to.deep.equal(plain.snapshot());
+    const [h, c] = total.metrics;
+    expect(h.boundaries).to.deep.equal([1, 5]);
+    // Series 7: <=1 7 + 14; (1,5] 7 + 7 (the first's (1,2] and (2,5]) + 14; +Inf 1 + 1.
+    expect(h.counts!.slice(7 * 3, 8 * 3)).to.deep.equal([21, 28, 2]);
+    expect(h.sums![7]).to.equal(7.25 + 14.25);
+    expect(c.values).to.deep.equal([3 * 2 ** 40, 1]);
+    expect([...typed.mismatches.rebucketed]).to.deep.equal(['h']);
+  });
+
+  it("a counter's series missing from a later total keeps its value in the view; a gauge's goes", async () => {
+    const view = new TotalView();
+    const total = (keys: string[], n: number): KeptSnapshot => ({
+      metrics: [
+        {
+          name: 'c_total',
+          description: '',
+          unit: '',
+          kind: 'counter',
+          keys,
+          values: keys.map(() => n),
+        },
+        { name: 'g', description: '', unit: '', kind: 'gauge', keys, values: keys.map(() => n) },
+        {
+          name: 'h',
+          description: '',
+          unit: 's',
+          kind: 'histogram',
+          boundaries: [1],
+          keys,
+          counts: new Float64Array(keys.flatMap(() => [n, 1])),
+          sums: new Float64Array(keys.map(() => n + 0.5)),
+        },
+      ],
+    });
+    await view.update(total(['path\u0002/a', 'path\u0002/b'], 1));
+    const metrics = await view.update(total(['path\u0002/b'], 3), new Slicer(0));
+    const series = metrics.map((m) =>
+      [...(m.liveSeries() as Iterable<CounterSeries | HistogramSeries>)].map((s) =>
+        'value' in s ? [s.attributes, s.value] : [s.attributes, s.counts, s.count, s.sum],
+      ),
+    );
+    expect(series).to.deep.equal([
+      [
+        [{ path: '/b' }, 3],
+        [{ path: '/a' }, 1],
+      ],
+      [[{ path: '/b' }, 3]],
+      [
+        [{ path: '/b' }, [3, 1], 4, 3.5],
+        [{ path: '/a' }, [1, 1], 2, 1.5],
+      ],
+    ]);
   });
 
   it('a view update changes none of the metrics handed out before (a scrape still writing reads one total)', async () => {

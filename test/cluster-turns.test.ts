@@ -7,7 +7,7 @@ import type { Cluster } from 'node:cluster';
 import { expect } from './helpers/chai';
 import { ClusterPrimary } from '../src/cluster/primary';
 import { CMD, type ClusterMessage } from '../src/cluster/protocol';
-import type { Snapshot } from '../src/cluster/snapshot';
+import type { KeptSnapshot } from '../src/cluster/snapshot';
 import { snapshotParts } from './helpers/snapshot-parts';
 import { nextTurn, restOfTurn } from './helpers/wait';
 import { ClusterWorker } from '../src/cluster/worker';
@@ -49,7 +49,7 @@ describe('cluster channels: a part per turn', () => {
       }
       channel.deliver({ cmd: CMD, type: 'total', id: 1, snapshot: parts.at(-1)!, done: true });
       const snapshot = await total;
-      const series = (list: Snapshot[]): number =>
+      const series = (list: KeptSnapshot[]): number =>
         list.reduce((n, p) => n + p.metrics.reduce((k, m) => k + m.keys.length, 0), 0);
       expect(series([snapshot])).to.equal(series(parts));
       expect(series(parts)).to.be.greaterThan(3000);

@@ -4,7 +4,14 @@ import { diag } from '../diag';
 import { CMD, TOTAL_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import { Interner } from './interner';
 import { Slicer, yieldTurn } from './slices';
-import { labelKey, type MetricSnapshot, type Snapshot } from './snapshot';
+import {
+  keptPart,
+  labelKey,
+  type KeptSnapshot,
+  type MetricSnapshot,
+  type Numbers,
+  type Snapshot,
+} from './snapshot';
 import { DEFAULT_CARDINALITY_LIMIT } from '../series/series-map';
 import { Totals, type Mismatches } from './totals';
 
@@ -27,10 +34,10 @@ export interface ClusterPrimaryOptions {
 interface Member {
   worker: Worker;
   /** The newest snapshot the worker sent, and the round it answered. */
-  last?: Snapshot;
+  last?: KeptSnapshot;
   lastRound: number;
   /** The parts of the snapshot being received, for round `round`. */
-  incoming?: { round: number; metrics: MetricSnapshot[] };
+  incoming?: { round: number; metrics: MetricSnapshot<Numbers>[] };
   /** Resolves the current round's wait once this worker has answered it. */
   answered?: () => void;
   /** The total being sent to this worker, a part each time it asks for the next one. */
@@ -72,7 +79,7 @@ export class ClusterPrimary {
   /** The metrics already named on stderr for a mismatch. */
   private readonly told = new Set<string>();
   /** Last snapshots of workers that exited since the previous gather. */
-  private readonly retiring: Snapshot[] = [];
+  private readonly retiring: KeptSnapshot[] = [];
   private exited = 0;
   private lateSnapshots = 0;
   private round = 0;
@@ -126,7 +133,7 @@ export class ClusterPrimary {
           }
           for (const part of message.snapshot.metrics) {
             this.keys.intern(part.keys);
-            member.incoming.metrics.push(part);
+            member.incoming.metrics.push(keptPart(part));
           }
           if (message.round === this.round) this.progress?.();
           if (!message.done) return;
@@ -184,7 +191,7 @@ export class ClusterPrimary {
     else out.ahead = following.value;
   }
 
-  private measure(snapshot: Snapshot): void {
+  private measure(snapshot: KeptSnapshot): void {
     const counts = new Map<string, number>();
     for (const m of snapshot.metrics) counts.set(m.name, (counts.get(m.name) ?? 0) + m.keys.length);
     for (const [name, n] of counts) {
@@ -238,7 +245,7 @@ export class ClusterPrimary {
     // The cut: what this total is made of, taken at once. A worker that exits from now on is
     // counted here with its last snapshot, and in `retired` from the next gather on.
     const retiring = this.retiring.splice(0);
-    const live: Snapshot[] = [];
+    const live: KeptSnapshot[] = [];
     let answered = 0;
     let late = 0;
     for (const member of members) {

@@ -12,13 +12,19 @@ import type { Slicer } from './slices';
  * (`key`), so that the same label set from several workers adds up. One metric may come in
  * several entries of the same name (a large snapshot sent in parts).
  */
-export interface Snapshot {
-  metrics: MetricSnapshot[];
+export interface Snapshot<N extends Numbers = number[]> {
+  metrics: MetricSnapshot<N>[];
 }
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 
-export interface MetricSnapshot {
+/** A snapshot's numbers: plain arrays on the channel, typed arrays once a process keeps them. */
+export type Numbers = ArrayLike<number>;
+
+/** A snapshot as kept and summed: its numbers in plain or typed arrays. */
+export type KeptSnapshot = Snapshot<Numbers>;
+
+export interface MetricSnapshot<N extends Numbers = number[]> {
   name: string;
   description: string;
   unit: string;
@@ -27,11 +33,26 @@ export interface MetricSnapshot {
   boundaries?: number[];
   keys: string[];
   /** Counters and gauges: one value per key. */
-  values?: number[];
+  values?: N;
   /** Histograms: `boundaries.length + 1` bucket counts per key, one key after the other. */
-  counts?: number[];
+  counts?: N;
   /** Histograms: one sum per key. */
-  sums?: number[];
+  sums?: N;
+}
+
+/**
+ * `part`, as decoded from the channel, with its numbers in typed arrays: their contents live off
+ * the heap, so that a part kept past its turn (a worker's last snapshot, a total being received)
+ * is not copied by every young-generation collection until it is promoted, and the decoded
+ * arrays die young.
+ */
+export function keptPart(part: MetricSnapshot): MetricSnapshot<Float64Array> {
+  const { values, counts, sums, ...rest } = part;
+  const kept: MetricSnapshot<Float64Array> = rest;
+  if (values !== undefined) kept.values = new Float64Array(values);
+  if (counts !== undefined) kept.counts = new Float64Array(counts);
+  if (sums !== undefined) kept.sums = new Float64Array(sums);
+  return kept;
 }
 
 /** A metric of the package's own that a snapshot reads: a histogram, or one value per series. */

@@ -1,6 +1,13 @@
 // Sums of snapshots, series by series.
 import { OVERFLOW_ATTRIBUTES } from '../series/series-map';
-import { labelKey, PART_SERIES, type MetricSnapshot, type Snapshot } from './snapshot';
+import {
+  labelKey,
+  PART_SERIES,
+  type KeptSnapshot,
+  type MetricSnapshot,
+  type Numbers,
+  type Snapshot,
+} from './snapshot';
 import type { Slicer } from './slices';
 
 interface Sum {
@@ -11,8 +18,31 @@ interface Sum {
 interface Buckets {
   kind: 'histogram';
   boundaries: number[];
-  /** Per key: the bucket counts, then the sum, in one array. */
-  values: Map<string, number[]>;
+  /** Per key: where its bucket counts, then its sum, start in `data`. */
+  values: Map<string, number>;
+  /**
+   * Every series' counts and sum, `boundaries.length + 2` numbers each, one series after the
+   * other: one array off the heap rather than an array per series, which the young generation's
+   * collections would copy (and promote) at every gather.
+   */
+  data: Float64Array;
+}
+
+/** Numbers per series in a histogram's `data`: its buckets (bounds and `+Inf`), then its sum. */
+function stride(into: Buckets): number {
+  return into.boundaries.length + 2;
+}
+
+/** Where a new series of `into` starts in its `data`, growing the array when it is full. */
+function place(into: Buckets, key: string): number {
+  const at = into.values.size * stride(into);
+  if (at + stride(into) > into.data.length) {
+    const grown = new Float64Array(Math.max(2 * into.data.length, 64 * stride(into)));
+    grown.set(into.data);
+    into.data = grown;
+  }
+  into.values.set(key, at);
+  return at;
 }
 
 /** The overflow series' key, as a worker's snapshot names it. */
@@ -75,7 +105,7 @@ export class Totals {
   constructor(private readonly limit?: (name: string) => number) {}
 
   /** Adds `snapshot`; `monotonicOnly` leaves out gauges (a gone worker's gauge is no longer true). */
-  add(snapshot: Snapshot, monotonicOnly = false): this {
+  add(snapshot: KeptSnapshot, monotonicOnly = false): this {
     for (const metric of snapshot.metrics) {
       if (monotonicOnly && metric.kind === 'gauge') continue;
       const target = this.into(metric);
@@ -88,7 +118,7 @@ export class Totals {
   }
 
   /** `add`, in stretches that `slicer` cuts, with a turn of the event loop between them. */
-  async addSliced(snapshot: Snapshot, slicer: Slicer, monotonicOnly = false): Promise<this> {
+  async addSliced(snapshot: KeptSnapshot, slicer: Slicer, monotonicOnly = false): Promise<this> {
     for (const metric of snapshot.metrics) {
       if (monotonicOnly && metric.kind === 'gauge') continue;
       const target = this.into(metric);
@@ -118,13 +148,19 @@ export class Totals {
    * The accumulator of `metric`'s name, and for a histogram of other buckets the map of its
    * buckets onto the accumulator's; undefined when `metric` cannot be added to it.
    */
-  private into(metric: MetricSnapshot): { into: Accumulated; map?: number[] } | undefined {
+  private into(metric: MetricSnapshot<Numbers>): { into: Accumulated; map?: number[] } | undefined {
     let into = this.metrics.get(metric.name);
     if (into === undefined) {
       const base = { name: metric.name, description: metric.description, unit: metric.unit };
       into =
         metric.kind === 'histogram'
-          ? { ...base, kind: 'histogram', boundaries: metric.boundaries ?? [], values: new Map() }
+          ? {
+              ...base,
+              kind: 'histogram',
+              boundaries: metric.boundaries ?? [],
+              values: new Map(),
+              data: new Float64Array(0),
+            }
           : { ...base, kind: metric.kind, values: new Map() };
       this.metrics.set(metric.name, into);
     }
@@ -156,7 +192,7 @@ export class Totals {
       const base = { name: m.name, description: m.description, unit: m.unit };
       const width = m.kind === 'histogram' ? m.boundaries.length + 1 : 0;
       let part = startPart(m, base);
-      for (const [key, value] of m.values as Map<string, number | number[]>) {
+      for (const [key, value] of m.values) {
         if (room <= 0) {
           metrics.push(part);
           yield { metrics };
@@ -165,11 +201,12 @@ export class Totals {
           part = startPart(m, base);
         }
         part.keys.push(key);
-        if (typeof value === 'number') {
+        if (m.kind !== 'histogram') {
           part.values!.push(value);
         } else {
-          for (let b = 0; b < width; b++) part.counts!.push(value[b]);
-          part.sums!.push(value[width]);
+          const data = m.data;
+          for (let b = 0; b < width; b++) part.counts!.push(data[value + b]);
+          part.sums!.push(data[value + width]);
         }
         room--;
       }
@@ -192,13 +229,17 @@ function startPart(
 function rebucket(into: Buckets, bounds: number[]): void {
   const map = bucketMap(into.boundaries, bounds);
   const width = into.boundaries.length + 1;
-  for (const [key, acc] of into.values) {
-    const moved = new Array<number>(bounds.length + 2).fill(0);
-    for (let b = 0; b < width; b++) moved[map[b]] += acc[b];
-    moved[bounds.length + 1] = acc[width];
-    into.values.set(key, moved);
+  const from = into.data;
+  const moved = new Float64Array(into.values.size * (bounds.length + 2));
+  let to = 0;
+  for (const [key, at] of into.values) {
+    for (let b = 0; b < width; b++) moved[to + map[b]] += from[at + b];
+    moved[to + bounds.length + 1] = from[at + width];
+    into.values.set(key, to);
+    to += bounds.length + 2;
   }
   into.boundaries = bounds;
+  into.data = moved;
 }
 
 /**
@@ -207,7 +248,7 @@ function rebucket(into: Buckets, bounds: number[]): void {
  */
 function addSeries(
   into: Accumulated,
-  metric: MetricSnapshot,
+  metric: MetricSnapshot<Numbers>,
   i: number,
   map: number[] | undefined,
   key: string,
@@ -216,17 +257,14 @@ function addSeries(
     const width = into.boundaries.length + 1;
     const from = map === undefined ? width : map.length;
     const counts = metric.counts ?? [];
-    let acc = into.values.get(key);
-    if (acc === undefined) {
-      acc = new Array<number>(width + 1).fill(0);
-      into.values.set(key, acc);
-    }
+    const at = into.values.get(key) ?? place(into, key);
+    const data = into.data;
     if (map === undefined) {
-      for (let b = 0; b < width; b++) acc[b] += counts[i * width + b];
+      for (let b = 0; b < width; b++) data[at + b] += counts[i * width + b];
     } else {
-      for (let b = 0; b < from; b++) acc[map[b]] += counts[i * from + b];
+      for (let b = 0; b < from; b++) data[at + map[b]] += counts[i * from + b];
     }
-    acc[width] += (metric.sums ?? [])[i];
+    data[at + width] += (metric.sums ?? [])[i];
   } else {
     into.values.set(key, (into.values.get(key) ?? 0) + (metric.values ?? [])[i]);
   }

@@ -6,17 +6,42 @@ import type { Slicer } from './slices';
 import {
   attributesByKey,
   attributesOf,
-  type OwnMetric,
+  type KeptSnapshot,
   type MetricSnapshot,
-  type Snapshot,
+  type Numbers,
+  type OwnMetric,
 } from './snapshot';
+
+/**
+ * One metric's series in one total, as columns: per series its key, its attributes and its
+ * numbers, the numbers in typed arrays off the heap. A total is kept from one scrape to the next,
+ * so it outlives the young generation: columns are a few arrays for it to promote, where an
+ * object and a counts array per series were tens of thousands (milliseconds of copying).
+ */
+interface Columns {
+  kind: MetricSnapshot['kind'];
+  boundaries?: readonly number[];
+  keys: string[];
+  attributes: Attributes[];
+  /** Counters and gauges: one value per series; histograms: `width` counts per series. */
+  numbers: Float64Array;
+  /** Histograms: one sum per series. */
+  sums: Float64Array;
+  /** Per key, its series' place in the columns. */
+  at: Map<string, number>;
+}
+
+/** Counts per series of a histogram (its bounds and `+Inf`); 1 for one value per series. */
+function widthOf(kind: MetricSnapshot['kind'], boundaries: readonly number[] | undefined): number {
+  return kind === 'histogram' ? (boundaries?.length ?? 0) + 1 : 1;
+}
 
 /** A counter or gauge of one total: its series are set from the total, never recorded. */
 class TotalSum extends Sum {
   constructor(
-    metric: MetricSnapshot,
+    metric: MetricSnapshot<Numbers>,
     monotonic: boolean,
-    readonly sums: ReadonlyMap<string, SumSeries>,
+    readonly columns: Columns,
   ) {
     super(
       { name: metric.name, description: metric.description, unit: metric.unit, labelNames: [] },
@@ -24,20 +49,23 @@ class TotalSum extends Sum {
     );
   }
 
-  override liveSeries(): Iterable<SumSeries> {
-    return this.sums.values();
+  /** A new object per series, read from the columns: the serializer's garbage, not kept. */
+  override *liveSeries(): Iterable<SumSeries> {
+    const { attributes, numbers } = this.columns;
+    for (let i = 0; i < attributes.length; i++)
+      yield { attributes: attributes[i], value: numbers[i] };
   }
 
   override seriesCount(): number {
-    return this.sums.size;
+    return this.columns.keys.length;
   }
 }
 
 /** A histogram of one total. */
 class TotalHistogram extends Histogram {
   constructor(
-    metric: MetricSnapshot,
-    readonly buckets: ReadonlyMap<string, HistogramSeries>,
+    metric: MetricSnapshot<Numbers>,
+    readonly columns: Columns,
   ) {
     super({
       name: metric.name,
@@ -48,12 +76,26 @@ class TotalHistogram extends Histogram {
     });
   }
 
-  override liveSeries(): Iterable<HistogramSeries> {
-    return this.buckets.values();
+  override *liveSeries(): Iterable<HistogramSeries> {
+    const { attributes, numbers, sums } = this.columns;
+    const width = this.boundaries.length + 1;
+    for (let i = 0; i < attributes.length; i++) {
+      const counts = new Array<number>(width);
+      let count = 0;
+      for (let b = 0; b < width; b++) count += counts[b] = numbers[i * width + b];
+      yield {
+        attributes: attributes[i],
+        counts,
+        sum: sums[i],
+        count,
+        min: Infinity,
+        max: -Infinity,
+      };
+    }
   }
 
   override seriesCount(): number {
-    return this.buckets.size;
+    return this.columns.keys.length;
   }
 }
 
@@ -65,22 +107,15 @@ function sameBounds(a: readonly number[] | undefined, b: readonly number[] | und
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-/** What a metric name held in the last total: its kind, buckets and series. */
-interface Previous {
-  kind: MetricSnapshot['kind'];
-  boundaries?: readonly number[];
-  series: ReadonlyMap<string, SumSeries | HistogramSeries>;
-}
-
 /**
  * The cluster's total as metrics the serializer writes like the process's own. Each update makes
- * new metric and series objects and changes none it handed out before: a scrape still writing the
- * previous total (the serializer yields between slices) reads it whole, never half of the next.
- * The attributes objects live from one total to the next, so that the serializer's label text
- * cache (by attributes object) keeps working.
+ * new metric objects and columns and changes none it handed out before: a scrape still writing
+ * the previous total (the serializer yields between slices) reads it whole, never half of the
+ * next. The attributes objects live from one total to the next, so that the serializer's label
+ * text cache (by attributes object) keeps working.
  */
 export class TotalView {
-  private previous = new Map<string, Previous>();
+  private previous = new Map<string, Columns>();
 
   /** `local`: the process's own metrics, whose attributes objects a total's new keys reuse. */
   constructor(private readonly local: () => readonly OwnMetric[] = () => []) {}
@@ -89,15 +124,15 @@ export class TotalView {
    * The metrics of `snapshot` (the parts of a metric, under one name, may come one after the
    * other), made in stretches that `slicer` cuts, with a turn of the event loop between them.
    */
-  async update(snapshot: Snapshot, slicer?: Slicer): Promise<readonly (Sum | Histogram)[]> {
-    const parts = new Map<string, MetricSnapshot[]>();
+  async update(snapshot: KeptSnapshot, slicer?: Slicer): Promise<readonly (Sum | Histogram)[]> {
+    const parts = new Map<string, MetricSnapshot<Numbers>[]>();
     for (const metric of snapshot.metrics) {
       const list = parts.get(metric.name);
       if (list === undefined) parts.set(metric.name, [metric]);
       else list.push(metric);
     }
     const metrics: Total[] = [];
-    const next = new Map<string, Previous>();
+    const next = new Map<string, Columns>();
     /** The own series' attributes by key, looked up once a key is new to the view. */
     let local: Map<string, Attributes> | undefined;
     for (const [name, list] of parts) {
@@ -107,56 +142,68 @@ export class TotalView {
         before !== undefined &&
         before.kind === first.kind &&
         sameBounds(before.boundaries, first.boundaries);
-      const series = new Map<string, SumSeries | HistogramSeries>();
+      const width = widthOf(first.kind, first.boundaries);
+      const histogram = first.kind === 'histogram';
+      // A counter's or histogram's series never go (a total missing one is a worker's snapshot
+      // not there yet); a gauge's can (its worker exited).
+      const carried = same && first.kind !== 'gauge' ? before : undefined;
+      let room = carried?.keys.length ?? 0;
+      for (const metric of list) room += metric.keys.length;
+      const columns: Columns = {
+        kind: first.kind,
+        boundaries: first.boundaries,
+        keys: [],
+        attributes: [],
+        numbers: new Float64Array(room * width),
+        sums: new Float64Array(histogram ? room : 0),
+        at: new Map(),
+      };
       for (const metric of list) {
         if (metric.kind !== first.kind || !sameBounds(metric.boundaries, first.boundaries))
           continue;
-        const width = (first.boundaries?.length ?? 0) + 1;
+        const numbers = (histogram ? metric.counts : metric.values) ?? [];
+        const sums = metric.sums ?? [];
         for (let i = 0; i < metric.keys.length; i++) {
           const key = metric.keys[i];
-          let attributes = same ? before.series.get(key)?.attributes : undefined;
-          if (attributes === undefined) {
-            local ??= await attributesByKey(this.local(), slicer);
-            attributes = local.get(key) ?? attributesOf(key);
+          let n = columns.at.get(key);
+          if (n === undefined) {
+            let attributes = same ? before.attributes[before.at.get(key) ?? -1] : undefined;
+            if (attributes === undefined) {
+              local ??= await attributesByKey(this.local(), slicer);
+              attributes = local.get(key) ?? attributesOf(key);
+            }
+            n = columns.keys.length;
+            columns.at.set(key, n);
+            columns.keys.push(key);
+            columns.attributes.push(attributes);
           }
-          series.set(
-            key,
-            first.kind === 'histogram'
-              ? histogramSeries(metric, i, width, attributes)
-              : {
-                  attributes,
-                  value: (metric.values ?? [])[i],
-                },
-          );
+          for (let b = 0; b < width; b++) columns.numbers[n * width + b] = numbers[i * width + b];
+          if (histogram) columns.sums[n] = sums[i];
           if (slicer?.due()) await slicer.next();
         }
       }
-      // A counter's or histogram's series never go (a total missing one is a worker's snapshot
-      // not there yet); a gauge's can (its worker exited).
-      if (same && first.kind !== 'gauge') {
-        for (const [key, s] of before.series) if (!series.has(key)) series.set(key, s);
+      if (carried !== undefined) {
+        for (let c = 0; c < carried.keys.length; c++) {
+          const key = carried.keys[c];
+          if (columns.at.has(key)) continue;
+          const n = columns.keys.length;
+          columns.at.set(key, n);
+          columns.keys.push(key);
+          columns.attributes.push(carried.attributes[c]);
+          for (let b = 0; b < width; b++)
+            columns.numbers[n * width + b] = carried.numbers[c * width + b];
+          if (histogram) columns.sums[n] = carried.sums[c];
+          if (slicer?.due()) await slicer.next();
+        }
       }
       metrics.push(
-        first.kind === 'histogram'
-          ? new TotalHistogram(first, series as Map<string, HistogramSeries>)
-          : new TotalSum(first, first.kind === 'counter', series as Map<string, SumSeries>),
+        histogram
+          ? new TotalHistogram(first, columns)
+          : new TotalSum(first, first.kind === 'counter', columns),
       );
-      next.set(name, { kind: first.kind, boundaries: first.boundaries, series });
+      next.set(name, columns);
     }
     this.previous = next;
     return metrics;
   }
-}
-
-function histogramSeries(
-  metric: MetricSnapshot,
-  i: number,
-  width: number,
-  attributes: Attributes,
-): HistogramSeries {
-  const all = metric.counts ?? [];
-  const counts = all.slice(i * width, (i + 1) * width);
-  let count = 0;
-  for (const c of counts) count += c;
-  return { attributes, counts, sum: (metric.sums ?? [])[i], count, min: Infinity, max: -Infinity };
 }

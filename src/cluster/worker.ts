@@ -1,7 +1,14 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
 import { Interner } from './interner';
 import { CMD, SNAPSHOT_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
-import { SnapshotReader, type MetricSnapshot, type OwnMetric, type Snapshot } from './snapshot';
+import {
+  keptPart,
+  SnapshotReader,
+  type KeptSnapshot,
+  type MetricSnapshot,
+  type Numbers,
+  type OwnMetric,
+} from './snapshot';
 
 /** What a cluster worker's `process` offers (node:cluster sets up the IPC channel). */
 export interface WorkerChannel {
@@ -18,8 +25,8 @@ export interface ClusterWorkerOptions {
 
 interface Pending {
   /** The parts of the total received so far. */
-  parts: MetricSnapshot[];
-  resolve: (snapshot: Snapshot) => void;
+  parts: MetricSnapshot<Numbers>[];
+  resolve: (snapshot: KeptSnapshot) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -88,10 +95,10 @@ export class ClusterWorker {
    * The cluster's total, from the primary; rejects when the primary does not answer in time (the
    * wait is the time to the first part of the total, then from one part to the next).
    */
-  gather(): Promise<Snapshot> {
+  gather(): Promise<KeptSnapshot> {
     const id = ++this.nextId;
     this.keys.nextGeneration();
-    return new Promise<Snapshot>((resolve, reject) => {
+    return new Promise<KeptSnapshot>((resolve, reject) => {
       const timer = setTimeout(() => {
         const pending = this.pending.get(id);
         if (pending) {
@@ -145,7 +152,7 @@ export class ClusterWorker {
         if (pending === undefined) return;
         for (const part of message.snapshot.metrics) {
           this.keys.intern(part.keys);
-          pending.parts.push(part);
+          pending.parts.push(keptPart(part));
         }
         if (!message.done) {
           // The primary is answering: the wait starts again at each part, so that a total that

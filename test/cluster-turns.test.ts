@@ -89,9 +89,26 @@ describe('cluster channels: a part per turn', () => {
         snapshot: parts.at(-1)!,
         done: true,
       });
-      // The total goes back to the worker that asked, in parts too.
+      // The total goes back to the worker that asked, in parts too: 3 ahead, one a turn (each
+      // is encoded in the turn it is sent), then one for each part the worker has taken in.
       for (let i = 0; i < 200 && channel.count('total') === 0; i++) await nextTurn();
-      expect(channel.count('total')).to.be.greaterThan(0);
+      await restOfTurn();
+      expect(channel.count('total')).to.equal(1);
+      await nextTurn();
+      expect(channel.count('total')).to.equal(2);
+      await nextTurn();
+      expect(channel.count('total')).to.equal(3);
+      await nextTurn();
+      expect(channel.count('total')).to.equal(3);
+      const done = () => channel.sent.some((m) => m.type === 'total' && m.done);
+      let asked = 0;
+      while (!done() && asked < 100) {
+        channel.deliver({ cmd: CMD, type: 'more-total', id: 7 });
+        asked++;
+        expect(channel.count('total')).to.equal(3 + asked);
+      }
+      expect(done()).to.equal(true);
+      expect(asked).to.be.greaterThan(0);
       expect(channel.count('more')).to.equal(parts.length - 1);
     } finally {
       stop();

@@ -163,10 +163,15 @@ export class ClusterPrimary {
               const parts = total.parts();
               const outgoing = { id, parts, ahead: parts.next().value as Snapshot };
               member.outgoing = outgoing;
-              // A few parts ahead, then one for each that the worker has taken in.
-              for (let i = 0; i < TOTAL_PARTS_IN_FLIGHT && member.outgoing === outgoing; i++) {
+              // A few parts ahead, one a turn (each is encoded in the turn it is sent), then one
+              // for each that the worker has taken in.
+              let ahead = 0;
+              const sendAhead = (): void => {
+                if (member.outgoing !== outgoing || ahead++ >= TOTAL_PARTS_IN_FLIGHT) return;
                 this.sendTotalPart(member);
-              }
+                setImmediate(sendAhead);
+              };
+              sendAhead();
             })
             .catch((error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error));
           break;

@@ -136,6 +136,7 @@ export async function clusterProcesses(
       .join(', ');
   const wall = (b: ProcessBlock) => b.wallMs;
   const cpu = (b: ProcessBlock) => b.cpuMs;
+  const held = (b: ProcessBlock) => b.heldMs;
   const time = ms('scanopy-metrics').median / ms('prom-client').median;
   /** Per process, the longest block over the warm-up's scrapes, which hold each worker's first. */
   const firstScrapes = (v: ServiceVariant) => {
@@ -145,7 +146,7 @@ export async function clusterProcesses(
         const blocks = warmUp[v].flatMap((r) => r.blocks.filter((b) => b.process === name));
         const most = (pick: (b: ProcessBlock) => number | undefined) =>
           Math.max(...blocks.flatMap((b) => pick(b) ?? []));
-        return `${name.replace('worker ', 'w')} ${fixed(most(wall))} (CPU ${fixed(most(cpu))})`;
+        return `${name.replace('worker ', 'w')} ${fixed(most(wall))} (CPU ${fixed(most(cpu))}, held ${fixed(most(held))})`;
       })
       .join(', ');
   };
@@ -162,16 +163,29 @@ export async function clusterProcesses(
   };
   const longest = anyProcess('scanopy-metrics', wall);
   const longestCpu = anyProcess('scanopy-metrics', cpu);
+  const longestHeld = anyProcess('scanopy-metrics', held);
+  /** The longest held stretch of any process over the warm-up's scrapes (each worker's first). */
+  const warmUpHeld = Math.max(
+    ...warmUp['scanopy-metrics'].flatMap((r) => r.blocks.flatMap((b) => b.heldMs ?? [])),
+  );
   return {
     title: `cluster scrape, real processes: a ${CLUSTER_WORKERS}-worker node:cluster service × ${count(sizes.labelSets)} label sets per worker (counter + histogram)${sizes.quick ? ' (QUICK: too small for conclusions)' : ''}`,
     notes: [
       'scanopy-metrics: started with the preload alone; a worker answers the scrape with the cluster total.',
       "prom-client: AggregatorRegistry.clusterMetrics()'s steps in the primary (without its fixed 5 s timeout), on a port of its own.",
-      `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (process.threadCpuUsage on Node 23.9+, a thread's schedstat on older Nodes on Linux; else the whole process's, an upper bound).`,
+      `scrape ms: at the client, over HTTP. Block: per process, the median over the rounds of its longest event-loop delay during the scrape (p = primary, w1..w4 = workers); CPU: the longest CPU time between two turns of a 1 ms timer, of the ${CPU_CLOCK} (process.threadCpuUsage on Node 23.9+, a thread's schedstat on older Nodes on Linux; else the whole process's, an upper bound). Held: the longest wall time between two turns of that timer less the main thread's wait for a core meanwhile (Linux schedstat's run delay): the block without the time other processes had the cores, which the wall delay counts (on a machine with a core per process the two are the same).`,
       `warm-up (${3 * CLUSTER_WORKERS} scrapes, not in the table; each worker's first answers run the scrape path's code cold and fill its label caches), the longest block ms per process: scanopy-metrics ${firstScrapes('scanopy-metrics')}; prom-client ${firstScrapes('prom-client')}.`,
       `the services are not pinned; medians of ${rounds} interleaved rounds; load average (1 min) during the rounds ${fixed(Math.min(...loads))}–${fixed(Math.max(...loads))} on ${os.cpus().length} CPUs (wall-clock blocks grow with it, CPU time much less).`,
     ],
-    columns: ['variant', 'scrape ms', 'min–max', 'bytes', 'longest block ms per process', 'CPU ms'],
+    columns: [
+      'variant',
+      'scrape ms',
+      'min–max',
+      'bytes',
+      'longest block ms per process',
+      'CPU ms',
+      'held ms',
+    ],
     rows: VARIANTS.map((v) => [
       v,
       fixed(ms(v).median),
@@ -179,6 +193,7 @@ export async function clusterProcesses(
       count(results[v][0]?.bytes),
       list(v, wall),
       list(v, cpu),
+      list(v, held),
     ]),
     goals: [
       {
@@ -190,6 +205,14 @@ export async function clusterProcesses(
         text: 'no event-loop block above 20 ms in any process (wall delay)',
         measured: `each round's longest in any process: median ${fixed(longest?.median)} ms, worst ${fixed(longest?.max)} ms (CPU: median ${fixed(longestCpu?.median)}, worst ${fixed(longestCpu?.max)} ms)`,
         met: longest === undefined ? undefined : longest.max <= 20,
+      },
+      {
+        text: "no event-loop block above 20 ms in any process (wall delay less the main thread's wait for a core)",
+        measured:
+          longestHeld === undefined
+            ? 'not measured (no Linux schedstat)'
+            : `each round's longest in any process: median ${fixed(longestHeld.median)} ms, worst ${fixed(longestHeld.max)} ms (warm-up, not judged, as the wall delay's: ${fixed(warmUpHeld)} ms; the notes give it per process)`,
+        met: longestHeld === undefined ? undefined : longestHeld.max <= 20,
       },
     ],
   };

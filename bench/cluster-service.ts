@@ -7,8 +7,9 @@
 //            port of its own, the workers' default registries, as prom-client's cluster example)
 // The orchestrator calls `start` and `stop` around each scrape: every process of the cluster
 // (the primary and each worker) then reports the longest block of its event loop meanwhile, as
-// wall-clock delay (monitorEventLoopDelay) and as CPU time between two turns of a 1 ms timer
-// (the main thread's where Node has process.threadCpuUsage, 23.9+; the process's before).
+// wall-clock delay (monitorEventLoopDelay), as CPU time between two turns of a 1 ms timer (the
+// main thread's where Node has process.threadCpuUsage, 23.9+, or Linux's schedstat; else the
+// process's), and as the wall time between two turns less the main thread's wait for a core.
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -26,74 +27,104 @@ export interface ProcessBlock {
   process: string;
   wallMs: number;
   cpuMs?: number;
+  /**
+   * The longest stretch between two turns of a 1 ms timer in wall time less the main thread's
+   * wait for a core meanwhile (Linux schedstat): what the process itself held its loop for,
+   * however many other processes the machine's cores are shared with.
+   */
+  heldMs?: number;
 }
 
 export interface ServiceInfo {
   port: number;
 }
 
-/**
- * The main thread's CPU time (process.threadCpuUsage, Node 23.9+); before that, on Linux, the
- * main thread's time on a CPU from its schedstat (the main thread's id is the process's); else
- * the process's (its GC, compiler and libuv threads too: an upper bound). Preemption by other
- * processes does not inflate these as it does the wall-clock delay.
- */
-const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
+/** The main thread's schedstat (its id is the process's): ns on a CPU, ns waiting for one. */
 const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
-function schedstatUsage(): NodeJS.CpuUsage | undefined {
+function schedstatNs(): { runNs: number; waitNs: number } | undefined {
   try {
-    // The first field: nanoseconds on a CPU.
-    const ns = Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]);
-    return Number.isFinite(ns) ? { user: ns / 1000, system: 0 } : undefined;
+    const [run, wait] = readFileSync(SCHEDSTAT, 'utf8').split(' ').map(Number);
+    return Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : undefined;
   } catch {
     return undefined;
   }
 }
-const schedstat = threadCpuUsage === undefined && schedstatUsage() !== undefined;
+const hasSchedstat = schedstatNs() !== undefined;
+
+/**
+ * The main thread's CPU time (process.threadCpuUsage, Node 23.9+); before that, on Linux, the
+ * main thread's time on a CPU from its schedstat; else the process's (its GC, compiler and libuv
+ * threads too: an upper bound). Preemption by other processes does not inflate these as it does
+ * the wall-clock delay.
+ */
+const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
 export const CPU_CLOCK =
   threadCpuUsage !== undefined
     ? 'main thread'
-    : schedstat
+    : hasSchedstat
       ? "main thread (Linux schedstat, this Node's having no process.threadCpuUsage)"
       : 'process';
-const cpuUsage: () => NodeJS.CpuUsage =
-  threadCpuUsage ?? (schedstat ? () => schedstatUsage()! : () => process.cpuUsage());
+function cpuMicros(stat: { runNs: number } | undefined): number {
+  if (threadCpuUsage !== undefined) {
+    const { user, system } = threadCpuUsage();
+    return user + system;
+  }
+  if (stat !== undefined) return stat.runNs / 1000;
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
 
 /** The longest event-loop block of this process between `start()` and `stop()`. */
 class BlockMonitor {
   private delay: IntervalHistogram | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private last: NodeJS.CpuUsage | undefined;
+  private lastCpu = 0;
+  private lastWall = 0;
+  private lastWait: number | undefined;
   private maxCpuMicros = 0;
+  private maxHeldMs = 0;
 
   start(): void {
     this.stop();
     this.delay = monitorEventLoopDelay({ resolution: 1 });
     this.delay.enable();
     this.maxCpuMicros = 0;
-    this.last = cpuUsage();
+    this.maxHeldMs = 0;
+    const stat = hasSchedstat ? schedstatNs() : undefined;
+    this.lastCpu = cpuMicros(stat);
+    this.lastWait = stat?.waitNs;
+    this.lastWall = performance.now();
     this.timer = setInterval(() => this.tick(), 1);
   }
 
   private tick(): void {
-    const now = cpuUsage();
-    const spent = now.user + now.system - this.last!.user - this.last!.system;
-    if (spent > this.maxCpuMicros) this.maxCpuMicros = spent;
-    this.last = now;
+    const stat = hasSchedstat ? schedstatNs() : undefined;
+    const wall = performance.now();
+    const cpu = cpuMicros(stat);
+    if (cpu - this.lastCpu > this.maxCpuMicros) this.maxCpuMicros = cpu - this.lastCpu;
+    if (stat !== undefined && this.lastWait !== undefined) {
+      const held = wall - this.lastWall - (stat.waitNs - this.lastWait) / 1e6;
+      if (held > this.maxHeldMs) this.maxHeldMs = held;
+    }
+    this.lastCpu = cpu;
+    this.lastWall = wall;
+    this.lastWait = stat?.waitNs;
   }
 
-  stop(): { wallMs: number; cpuMs?: number } {
+  stop(): { wallMs: number; cpuMs?: number; heldMs?: number } {
     const wallMs = this.delay ? this.delay.max / 1e6 : 0;
     this.delay?.disable();
     this.delay = undefined;
     let cpuMs: number | undefined;
+    let heldMs: number | undefined;
     if (this.timer !== undefined) {
       this.tick();
       clearInterval(this.timer);
       this.timer = undefined;
       cpuMs = this.maxCpuMicros / 1000;
+      if (hasSchedstat) heldMs = this.maxHeldMs;
     }
-    return { wallMs, cpuMs };
+    return { wallMs, cpuMs, heldMs };
   }
 }
 
@@ -101,7 +132,7 @@ class BlockMonitor {
 interface BenchMessage {
   bench: 'start' | 'stop' | 'ready' | 'blocks';
   id?: number;
-  block?: { wallMs: number; cpuMs?: number };
+  block?: { wallMs: number; cpuMs?: number; heldMs?: number };
   port?: number;
 }
 

@@ -13,21 +13,21 @@ import {
 } from './snapshot';
 
 /**
- * One metric's series in one total, as columns: per series its key, its attributes and its
- * numbers, the numbers in typed arrays off the heap. A total is kept from one scrape to the next,
+ * One metric's series in one total, as columns: per series its attributes and its numbers (in
+ * typed arrays, off the heap), and its place by key. A total is kept from one scrape to the next,
  * so it outlives the young generation: columns are a few arrays for it to promote, where an
  * object and a counts array per series were tens of thousands (milliseconds of copying).
  */
 interface Columns {
   kind: MetricSnapshot['kind'];
   boundaries?: readonly number[];
-  keys: string[];
+  /** Per series, in order: its attributes. */
   attributes: Attributes[];
   /** Counters and gauges: one value per series; histograms: `width` counts per series. */
   numbers: Float64Array;
   /** Histograms: one sum per series. */
   sums: Float64Array;
-  /** Per key, its series' place in the columns. */
+  /** Per key, its series' place in the columns (in the same order). */
   at: Map<string, number>;
 }
 
@@ -57,7 +57,7 @@ class TotalSum extends Sum {
   }
 
   override seriesCount(): number {
-    return this.columns.keys.length;
+    return this.columns.attributes.length;
   }
 }
 
@@ -95,7 +95,7 @@ class TotalHistogram extends Histogram {
   }
 
   override seriesCount(): number {
-    return this.columns.keys.length;
+    return this.columns.attributes.length;
   }
 }
 
@@ -147,12 +147,11 @@ export class TotalView {
       // A counter's or histogram's series never go (a total missing one is a worker's snapshot
       // not there yet); a gauge's can (its worker exited).
       const carried = same && first.kind !== 'gauge' ? before : undefined;
-      let room = carried?.keys.length ?? 0;
+      let room = carried?.attributes.length ?? 0;
       for (const metric of list) room += metric.keys.length;
       const columns: Columns = {
         kind: first.kind,
         boundaries: first.boundaries,
-        keys: [],
         attributes: [],
         numbers: new Float64Array(room * width),
         sums: new Float64Array(histogram ? room : 0),
@@ -172,9 +171,8 @@ export class TotalView {
               local ??= await attributesByKey(this.local(), slicer);
               attributes = local.get(key) ?? attributesOf(key);
             }
-            n = columns.keys.length;
+            n = columns.attributes.length;
             columns.at.set(key, n);
-            columns.keys.push(key);
             columns.attributes.push(attributes);
           }
           for (let b = 0; b < width; b++) columns.numbers[n * width + b] = numbers[i * width + b];
@@ -183,12 +181,10 @@ export class TotalView {
         }
       }
       if (carried !== undefined) {
-        for (let c = 0; c < carried.keys.length; c++) {
-          const key = carried.keys[c];
+        for (const [key, c] of carried.at) {
           if (columns.at.has(key)) continue;
-          const n = columns.keys.length;
+          const n = columns.attributes.length;
           columns.at.set(key, n);
-          columns.keys.push(key);
           columns.attributes.push(carried.attributes[c]);
           for (let b = 0; b < width; b++)
             columns.numbers[n * width + b] = carried.numbers[c * width + b];

@@ -1,9 +1,12 @@
-// The README's library example, taken from the README and run as pasted: a child process that
-// serves the route and records the example's own route by its pattern.
+// The README's examples, taken from the README as pasted: the library example run in a child
+// process that serves the route and records the example's own route by its pattern, and the
+// otel-config.yaml of its OTLP push section read by the package's loader.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+
+import { loadSettings } from 'scanopy-metrics';
 
 import { expect } from './helpers/chai';
 import { childEnv, makeTempDir, REPO, removeTempDir } from './helpers/child';
@@ -16,6 +19,15 @@ function libraryExample(): string {
   const section = readme.slice(readme.indexOf('\n## Library API\n'));
   const match = /```js\n([\s\S]*?)```/.exec(section);
   if (!match) throw new Error('no js block in the Library API section');
+  return match[1];
+}
+
+/** The ```yaml block of the README's "### OTLP push" section. */
+function otlpFileExample(): string {
+  const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n### OTLP push\n'));
+  const match = /```yaml\n([\s\S]*?)```/.exec(section.slice(0, section.indexOf('\n## ')));
+  if (!match) throw new Error('no yaml block in the OTLP push section');
   return match[1];
 }
 
@@ -76,5 +88,39 @@ describe("the README's library example", () => {
       await exited;
       removeTempDir(file);
     }
+  });
+});
+
+describe("the README's otel-config.yaml for OTLP push", () => {
+  let dir: string;
+  afterEach(() => removeTempDir(dir));
+
+  it('loads as pasted: the route kept, one OTLP reader with what the file says', () => {
+    dir = makeTempDir();
+    const file = path.join(dir, 'otel-config.yaml');
+    writeFileSync(file, otlpFileExample());
+    const { settings, problems } = loadSettings(
+      { OTEL_CONFIG_FILE: file, OTLP_API_KEY: 'k-123' },
+      dir,
+    );
+    expect(problems).to.deep.equal([]);
+    expect(settings.exports).to.deep.equal({
+      prometheus: true,
+      push: [
+        {
+          exporter: 'otlp',
+          intervalMs: 60_000,
+          timeoutMs: 30_000,
+          otlp: {
+            endpoint: 'http://collector:4318/v1/metrics',
+            protocol: 'http/protobuf',
+            headers: { 'x-api-key': 'k-123' },
+            timeoutMs: 10_000,
+            compression: 'gzip',
+            temporality: 'cumulative',
+          },
+        },
+      ],
+    });
   });
 });

@@ -1,7 +1,7 @@
 // The token file (a Docker or Kubernetes secret): read, and followed while the service runs.
 // fs.promises is loaded at its first use, not with this module (node:fs/promises at start-up).
 import { promises as fsPromises } from 'node:fs';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import { parseTokens } from './token-text';
 import { KiB, readRegularFile, readRegularFileSync, type FileRead } from '../files/regular-file';
 

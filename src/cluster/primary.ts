@@ -1,6 +1,6 @@
 // The preloaded primary: gathers the workers' snapshots at scrape time and answers with their sum.
 import type { Cluster, Worker } from 'node:cluster';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import { CMD, TOTAL_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import { Interner } from './interner';
 import { Slicer, yieldTurn } from './slices';

@@ -8,7 +8,7 @@
  * Without one, recording a request reads one boolean and nothing else, and @opentelemetry/api is not
  * even loaded: a provider is looked for in the API's global first.
  */
-import { otelApi, registeredGlobal } from '../diag';
+import { otelApi, registeredGlobal } from '../diagnostics/diag';
 import type { Exemplar, HistogramSeries } from '../series/histogram';
 
 /** The no-op provider of the API: what a proxy without a delegate hands out. */

@@ -2,7 +2,7 @@
 // own MeterProvider, a pull reader, the producer of the package's series) and the serializer
 // loaded on first use, so that start-up loads neither; the scrape turns a collection into bytes.
 import type { HrTime } from '@opentelemetry/api';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { MeterProvider, MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Resource } from '@opentelemetry/resources';
 import { Instruments, type InstrumentsOptions } from './instruments';

@@ -9,7 +9,7 @@ import {
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
 import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { otelApi } from '../diag';
+import { otelApi } from '../diagnostics/diag';
 import { ScopeProducer } from './producer';
 import type { Counter } from '../series/counter';
 import type { Gauge } from '../series/gauge';

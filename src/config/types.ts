@@ -20,7 +20,7 @@ export interface SdkView {
   attributeKeys?: { included?: string[]; excluded?: string[] };
 }
 
-import type { LogLevel } from '../diag';
+import type { LogLevel } from '../diagnostics/diag';
 export type { LogLevel };
 
 /** Everything the preload needs, resolved from environment, file and defaults. */

@@ -1,6 +1,6 @@
 // Counts domain events: the event-bus subscriber and the `scanopy:events` diagnostics channel.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { Instruments } from '../collection/instruments';
 import {
   eventLabels,

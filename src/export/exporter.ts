@@ -1,6 +1,6 @@
 // The push exporter: OTel's OTLP exporter, loaded lazily, behind a guard that bounds what it logs.
 import { randomUUID } from 'node:crypto';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {

@@ -1,5 +1,5 @@
 // One last export when the process ends (event loop empty, SIGTERM, SIGINT).
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** The longest a final export may hold up the end of the process. */

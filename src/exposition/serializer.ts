@@ -1,7 +1,7 @@
 // The exposition in the negotiated format (text 0.0.4, its UTF-8 variants, OpenMetrics 1.0.0),
 // written straight from the series into a reused buffer.
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { ByteWriter } from './byte-writer';

@@ -10,7 +10,7 @@
 // nothing else.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { KoaMiddleware, RequestStart } from '../types';
 import {
   applicationClass,

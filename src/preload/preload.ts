@@ -2,7 +2,7 @@
 // The metrics, the koa instrumentation and instrumentation-http are loaded only once the settings
 // say they are needed: a disabled start loads no OpenTelemetry SDK, and instrumentation-http and
 // the runtime metrics are loaded only when enabled.
-import { useConsoleLogger } from '../diag';
+import { useConsoleLogger } from '../diagnostics/diag';
 import { loadSettings } from '../config/load';
 import type { Settings } from '../config/types';
 import { markOwnServer, reportUninstrumented, type PreloadedWith } from './uninstrumented';

@@ -1,7 +1,7 @@
 // The Koa middleware that records the HTTP metrics of every request: count, duration, requests in
 // flight, request and response body sizes.
 import type { Context, Next } from 'koa';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { Instruments, RequestSeries } from '../collection/instruments';
 import { foldCallerKind, foldMethod, routePattern } from '../labels/http-labels';
 import { OTHER } from '../labels/vocabulary';

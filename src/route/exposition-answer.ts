@@ -1,7 +1,7 @@
 // The 200 answer of the metrics route: the negotiated format, collected whole, then compressed off
 // the main thread where the scraper accepts it, before any header is sent; a large one sent in slices.
 import type { Context } from 'koa';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 import type { Scrape } from '../collection/pipeline';
 import { compress, MIN_COMPRESSED_SIZE, OFFERED_CODINGS } from '../exposition/compress';
 import { negotiateEncoding, negotiateFormat } from '../exposition/negotiate';

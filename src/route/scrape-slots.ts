@@ -1,5 +1,5 @@
 // The in-flight limit and send timeout of scrape responses.
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 
 /** What a metrics response offers, over HTTP/1 (ServerResponse) and HTTP/2 (Http2ServerResponse). */
 export interface ClosableResponse {

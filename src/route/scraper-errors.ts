@@ -1,6 +1,6 @@
 // A scraper that hangs up during the body is the package's business, not the service's errors.
 import type { Context } from 'koa';
-import { diag } from '../diag';
+import { diag } from '../diagnostics/diag';
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 

@@ -1,7 +1,8 @@
 // The package's diagnostics: OpenTelemetry's `diag`, with @opentelemetry/api loaded at the first
 // message (or when the SDK is built) rather than at start-up, where loading it costs tens of ms.
 // Every module of the package logs through this one; none imports the API's values itself.
-import type { DiagLogLevel } from '@opentelemetry/api';
+import type { DiagLogger, DiagLogLevel } from '@opentelemetry/api';
+import { RepeatLimitedLogger } from './repeat-limit';
 
 /** OTEL_LOG_LEVEL's values (the configuration's `log_level`). */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
@@ -42,12 +43,21 @@ function levelOf(loaded: Api, level: LogLevel): DiagLogLevel {
 }
 
 /**
- * The console logger at the wanted level, unless a logger is registered already: the host's, set
- * after the preload started and before the API was needed, stays in place.
+ * OTel's console logger, but with every level on stderr (OTel's writes info and debug on stdout):
+ * a service's stdout is its own log, which a log shipper may parse.
+ */
+function stderrLogger(): DiagLogger {
+  const write = (message: string, ...args: unknown[]): void => console.error(message, ...args);
+  return { error: write, warn: write, info: write, debug: write, verbose: write };
+}
+
+/**
+ * The console logger at the wanted level, its repeats bounded, unless a logger is registered
+ * already: the host's, set after the preload started and before the API was needed, stays in place.
  */
 function installLogger(loaded: Api): void {
   if (wantedLevel === undefined || loggerRegistered()) return;
-  loaded.diag.setLogger(new loaded.DiagConsoleLogger(), {
+  loaded.diag.setLogger(new RepeatLimitedLogger(stderrLogger()), {
     logLevel: levelOf(loaded, wantedLevel),
     suppressOverrideMessage: true,
   });

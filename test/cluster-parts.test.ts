@@ -193,6 +193,25 @@ describe('cluster totals of workers that differ', () => {
     expect(totals.size).to.equal(3);
   });
 
+  it('a kept total past its limit still takes the label sets already served: only the others overflow', () => {
+    const totals = new Totals(
+      () => 3,
+      (name, key) => name === 'm' && key === 'd',
+    );
+    for (const key of ['a', 'b', 'c', 'd', 'e']) {
+      totals.add({
+        metrics: [
+          { name: 'm', description: '', unit: '', kind: 'counter', keys: [key], values: [5] },
+        ],
+      });
+    }
+    const [m] = totals.snapshot().metrics;
+    expect(m.keys).to.deep.equal(['a', 'b', 'otel.metric.overflow\u0002true', 'd']);
+    expect(m.values).to.deep.equal([5, 5, 10, 5]);
+    expect(totals.has('m', 'd')).to.equal(true);
+    expect(totals.has('m', 'e')).to.equal(false);
+  });
+
   it('parts kept in typed arrays, as the processes keep what they decode, add up to the same exact total', async () => {
     // 150 series per histogram: more than a total's first allocation, so that it grows.
     const many = (times: number, boundaries: number[]): Snapshot => ({

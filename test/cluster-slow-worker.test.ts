@@ -43,6 +43,10 @@ class SlowWorker extends EventEmitter {
     return true;
   }
 
+  isDead(): boolean {
+    return false;
+  }
+
   hello(): void {
     this.channel.emit('internalMessage', { cmd: CMD, type: 'hello' });
   }

@@ -64,7 +64,12 @@ describe('cluster channels: a part per turn', () => {
     const parts = snapshotParts(1500);
     const cluster = new EventEmitter();
     const channel = new Channel();
-    const worker = { id: 1, process: channel, isConnected: () => true };
+    const worker = Object.assign(new EventEmitter(), {
+      id: 1,
+      process: channel,
+      isConnected: () => true,
+      isDead: () => false,
+    });
     const primary = new ClusterPrimary(cluster as unknown as Cluster, { timeoutMs: 60_000 });
     const stop = primary.start();
     try {

@@ -71,9 +71,15 @@ export class ClusterPrimary {
   /**
    * The exited workers folded into one total per series (only a gather adds to it, one at a
    * time): it grows with the label sets, not with the workers that come and go, and holds at
-   * most `retainedLimit` series per metric (more go to the metric's overflow series).
+   * most `retainedLimit` series per metric, but for label sets a scrape served already (more go
+   * to the metric's overflow series).
    */
-  private readonly retired = new Totals((name) => this.retainedLimit(name));
+  private readonly retired = new Totals(
+    (name) => this.retainedLimit(name),
+    (name, key) => this.served?.has(name, key) === true,
+  );
+  /** The last total served: its label sets stay where they are in every later total. */
+  private served: Totals | undefined;
   /** Per metric, the most series one worker's snapshot held. */
   private readonly widest = new Map<string, number>();
   /** The metrics already named on stderr for a mismatch. */
@@ -86,6 +92,10 @@ export class ClusterPrimary {
   private gathering: Promise<Totals> | undefined;
   /** Restarts the gather's wait: a part of the current round came in. */
   private progress: (() => void) | undefined;
+  /** The workers waiting for a total, each with the id of its newest `gather`. */
+  private readonly waiting = new Map<Worker, number>();
+  /** When the waiting workers were last told that the gather is under way. */
+  private toldProgressAt = -Infinity;
   /** The workers' series keys, one string each however many workers and gathers send it. */
   private readonly keys = new Interner();
 
@@ -107,10 +117,16 @@ export class ClusterPrimary {
   }
 
   private watch(worker: Worker): void {
+    // A worker whose channel closed (it is shutting down) cannot answer: the gather goes on
+    // without it, with its last snapshot, rather than waiting for it until the timeout.
+    worker.on('disconnect', () => this.members.get(worker.id)?.answered?.());
     worker.process.on('internalMessage', (message: unknown) => {
       if (!isClusterMessage(message)) return;
       switch (message.type) {
         case 'hello':
+          // A hello read after the worker's exit (the channel is read after 'exit' is emitted):
+          // a member made of it would never leave, and every gather would wait for it.
+          if (worker.isDead() || !worker.isConnected()) return;
           this.members.set(worker.id, { worker, lastRound: 0 });
           send(worker, { cmd: CMD, type: 'welcome' });
           break;
@@ -155,8 +171,10 @@ export class ClusterPrimary {
         }
         case 'gather': {
           const id = message.id;
+          this.waiting.set(worker, id);
           this.gather()
             .then((total) => {
+              if (this.waiting.get(worker) === id) this.waiting.delete(worker);
               const member = this.members.get(worker.id);
               if (member === undefined) return;
               // A newer gather of the same worker replaces one it gave up on.
@@ -213,6 +231,7 @@ export class ClusterPrimary {
   }
 
   private retire(worker: Worker): void {
+    this.waiting.delete(worker);
     const member = this.members.get(worker.id);
     if (member === undefined) return;
     this.members.delete(worker.id);
@@ -240,7 +259,10 @@ export class ClusterPrimary {
     // loaded machine is slow, not gone, and counting it with its last snapshot (none at the first
     // scrape) would serve a total short of its latest increments. Only `timeoutMs` without any
     // part makes the missing workers late.
-    this.progress = () => timer?.refresh();
+    this.progress = () => {
+      timer?.refresh();
+      this.tellProgress();
+    };
     const asking = this.askInTurn(members, round);
     await Promise.race([asking.all, timeout]);
     this.progress = undefined;
@@ -281,7 +303,21 @@ export class ClusterPrimary {
     }
     this.tell(mismatches);
     totals.add({ metrics: [...self, ...this.mismatchMetrics(mismatches)] });
+    this.served = totals;
     return totals;
+  }
+
+  /**
+   * Tells the workers waiting for the total that the gather is under way, at most twice a
+   * timeout: their wait then starts again, as the gather's own does at each part that comes in,
+   * so that a gather that goes on for longer than a worker waits (many workers or series on a
+   * loaded machine) still ends in a total rather than a failed scrape.
+   */
+  private tellProgress(): void {
+    const now = performance.now();
+    if (now - this.toldProgressAt < this.options.timeoutMs / 2) return;
+    this.toldProgressAt = now;
+    for (const [worker, id] of this.waiting) send(worker, { cmd: CMD, type: 'gathering', id });
   }
 
   /**
@@ -304,6 +340,11 @@ export class ClusterPrimary {
     const ask = (): void => {
       while (!stopped && busy < SNAPSHOTS_AT_ONCE && next < members.length) {
         const member = members[next++];
+        if (!this.members.has(member.worker.id) || !member.worker.isConnected()) {
+          // Exited or shutting down before its turn: nothing to wait for.
+          if (--unanswered === 0) done();
+          continue;
+        }
         busy++;
         let holding = true;
         const release = (): void => {

@@ -41,6 +41,11 @@ export type ClusterMessage =
   | { cmd: typeof CMD; type: 'gather'; id: number }
   /** primary → worker: a part of the total asked for by `gather` `id` (`done`: the last). */
   | { cmd: typeof CMD; type: 'total'; id: number; snapshot: Snapshot; done: boolean }
+  /**
+   * primary → worker: the gather that total `id` waits for is under way (a snapshot's part came
+   * in), so the worker's wait for the total starts again, as the primary's own wait does.
+   */
+  | { cmd: typeof CMD; type: 'gathering'; id: number }
   /** worker → primary: send the next part of total `id`. */
   | { cmd: typeof CMD; type: 'more-total'; id: number }
   /**

@@ -100,9 +100,15 @@ export class Totals {
   /**
    * `limit`, when given: most series kept per metric name; the values of further label sets are
    * added to the metric's overflow series (as OTel's cardinality limit does), so that a total
-   * kept for long holds bounded memory whatever label sets come and go.
+   * kept for long holds bounded memory whatever label sets come and go. `served`: the label sets
+   * kept whatever the limit, those a scrape has served already, whose counters would otherwise
+   * go backwards (and be counted twice, in the overflow series and where a scrape's view keeps
+   * a counter that went missing).
    */
-  constructor(private readonly limit?: (name: string) => number) {}
+  constructor(
+    private readonly limit?: (name: string) => number,
+    private readonly served?: (name: string, key: string) => boolean,
+  ) {}
 
   /** Adds `snapshot`; `monotonicOnly` leaves out gauges (a gone worker's gauge is no longer true). */
   add(snapshot: KeptSnapshot, monotonicOnly = false): this {
@@ -131,10 +137,16 @@ export class Totals {
     return this;
   }
 
-  /** `key`, or the overflow series' key once the metric holds `limit` series. */
+  /** `key`, or the overflow series' key once the metric holds `limit` series (unless served). */
   private keyFor(into: Accumulated, key: string): string {
     if (this.limit === undefined || into.values.has(key)) return key;
-    return into.values.size < this.limit(into.name) - 1 ? key : OVERFLOW_KEY;
+    if (into.values.size < this.limit(into.name) - 1) return key;
+    return this.served?.(into.name, key) === true ? key : OVERFLOW_KEY;
+  }
+
+  /** Whether the total has a series of metric `name` under `key`. */
+  has(name: string, key: string): boolean {
+    return this.metrics.get(name)?.values.has(key) === true;
   }
 
   /** How many series the total holds (what a kept total costs in memory). */

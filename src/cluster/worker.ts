@@ -93,7 +93,7 @@ export class ClusterWorker {
 
   /**
    * The cluster's total, from the primary; rejects when the primary does not answer in time (the
-   * wait is the time to the first part of the total, then from one part to the next).
+   * wait starts again at each sign of the primary's progress and at each part of the total).
    */
   gather(): Promise<KeptSnapshot> {
     const id = ++this.nextId;
@@ -146,6 +146,9 @@ export class ClusterWorker {
         break;
       case 'auth-failure':
         if (typeof message.client === 'string') this.onAuthFailure?.(message.client);
+        break;
+      case 'gathering':
+        this.pending.get(message.id)?.timer.refresh();
         break;
       case 'total': {
         const pending = this.pending.get(message.id);

@@ -179,6 +179,21 @@ describe('cluster primary: the workers it waits for', () => {
     expect(workers((await gather).snapshot())).to.deep.equal({ answered: 0, late: 1, exited: 0 });
   });
 
+  it('a message of another shape (a worker of another version) is dropped; the gather goes on', async () => {
+    const primary = primaryOf(60_000);
+    const worker = new FakeWorker(1, snapshotParts(10, 4));
+    join(worker);
+    const odd = [
+      { cmd: CMD, type: 'snapshot', round: 1 },
+      { cmd: CMD, type: 'snapshot', round: 1, snapshot: { metrics: [{ keys: 7 }] }, done: true },
+    ];
+    for (const message of odd) worker.deliver(message as unknown as ClusterMessage);
+    const total = (await primary.gather()).snapshot();
+    expect(workers(total)).to.deep.equal({ answered: 1, late: 0, exited: 0 });
+    const requests = total.metrics.find((m) => m.name === 'http_requests_total')!;
+    expect(requests.values![0]).to.equal(4);
+  });
+
   it('tells the worker waiting for the total that the gather is under way, once per half timeout', async () => {
     const primary = primaryOf(60_000);
     const scraped = new FakeWorker(1, snapshotParts(2500));
@@ -196,6 +211,29 @@ describe('cluster primary: the workers it waits for', () => {
 });
 
 describe('cluster worker: waiting for the total', () => {
+  it('a total of another shape (a primary of another version) is dropped, not thrown', () => {
+    const channel = Object.assign(new EventEmitter(), {
+      connected: true,
+      send: (_m: ClusterMessage, callback: (error: Error | null) => void): boolean => {
+        callback(null);
+        return true;
+      },
+    });
+    const worker = new ClusterWorker(channel, () => [], { timeoutMs: 60_000 });
+    const stop = worker.start();
+    try {
+      channel.emit('internalMessage', { cmd: CMD, type: 'welcome' });
+      const total = worker.gather();
+      total.catch(() => undefined);
+      expect(() =>
+        channel.emit('internalMessage', { cmd: CMD, type: 'total', id: 1, done: true }),
+      ).to.not.throw();
+      expect(worker.aggregated).to.equal(true);
+    } finally {
+      stop();
+    }
+  });
+
   it('waits on past its timeout while the primary says the gather is under way', async () => {
     const channel = Object.assign(new EventEmitter(), {
       connected: true,

@@ -122,85 +122,104 @@ export class ClusterPrimary {
     worker.on('disconnect', () => this.members.get(worker.id)?.answered?.());
     worker.process.on('internalMessage', (message: unknown) => {
       if (!isClusterMessage(message)) return;
-      switch (message.type) {
-        case 'hello':
-          // A hello read after the worker's exit (the channel is read after 'exit' is emitted):
-          // a member made of it would never leave, and every gather would wait for it.
-          if (worker.isDead() || !worker.isConnected()) return;
-          this.members.set(worker.id, { worker, lastRound: 0 });
-          send(worker, { cmd: CMD, type: 'welcome' });
-          break;
-        case 'snapshot': {
-          const member = this.members.get(worker.id);
-          if (member === undefined) return;
-          // The next part, asked for once this one is in (one part in flight at a time), in the
-          // next turn: asked for in this one, it could arrive while the channel's reads of this
-          // turn go on, and be decoded in it too, and so on for the whole snapshot.
-          if (!message.done) {
-            const round = message.round;
-            setImmediate(() => {
-              if (this.members.has(worker.id)) send(worker, { cmd: CMD, type: 'more', round });
-            });
-          }
-          // A late answer to an older round is still newer than what we had.
-          if (message.round < member.lastRound) return;
-          if (member.incoming?.round !== message.round) {
-            member.incoming = { round: message.round, metrics: [] };
-          }
-          for (const part of message.snapshot.metrics) {
-            this.keys.intern(part.keys);
-            member.incoming.metrics.push(keptPart(part));
-          }
-          if (message.round === this.round) this.progress?.();
-          if (!message.done) return;
-          member.last = { metrics: member.incoming.metrics };
-          this.measure(member.last);
-          member.lastRound = message.round;
-          member.incoming = undefined;
-          if (message.round === this.round) member.answered?.();
-          break;
-        }
-        case 'auth-failure': {
-          if (typeof message.client !== 'string') return;
-          for (const member of this.members.values()) {
-            if (member.worker !== worker) {
-              send(member.worker, { cmd: CMD, type: 'auth-failure', client: message.client });
-            }
-          }
-          break;
-        }
-        case 'gather': {
-          const id = message.id;
-          this.waiting.set(worker, id);
-          this.gather()
-            .then((total) => {
-              if (this.waiting.get(worker) === id) this.waiting.delete(worker);
-              const member = this.members.get(worker.id);
-              if (member === undefined) return;
-              // A newer gather of the same worker replaces one it gave up on.
-              const parts = total.parts();
-              const outgoing = { id, parts, ahead: parts.next().value as Snapshot };
-              member.outgoing = outgoing;
-              // A few parts ahead, one a turn (each is encoded in the turn it is sent), then one
-              // for each that the worker has taken in.
-              let ahead = 0;
-              const sendAhead = (): void => {
-                if (member.outgoing !== outgoing || ahead++ >= TOTAL_PARTS_IN_FLIGHT) return;
-                this.sendTotalPart(member);
-                setImmediate(sendAhead);
-              };
-              sendAhead();
-            })
-            .catch((error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error));
-          break;
-        }
-        case 'more-total': {
-          const member = this.members.get(worker.id);
-          if (member?.outgoing?.id === message.id) this.sendTotalPart(member);
-          break;
-        }
+      try {
+        this.receive(worker, message);
+      } catch (error) {
+        // A message of another shape (from a worker of another version of the package, during a
+        // rolling upgrade) is dropped: it must not crash the service's primary.
+        diag.error(
+          `scanopy-metrics: cluster: a message from worker ${worker.id} could not be read`,
+          error,
+        );
       }
     });
+  }
+
+  private receive(worker: Worker, message: ClusterMessage): void {
+    switch (message.type) {
+      case 'hello':
+        // A hello read after the worker's exit (the channel is read after 'exit' is emitted):
+        // a member made of it would never leave, and every gather would wait for it.
+        if (worker.isDead() || !worker.isConnected()) return;
+        this.members.set(worker.id, { worker, lastRound: 0 });
+        send(worker, { cmd: CMD, type: 'welcome' });
+        break;
+      case 'snapshot': {
+        const member = this.members.get(worker.id);
+        if (member === undefined) return;
+        this.takePart(member, message);
+        // The next part, asked for once this one is in (one part in flight at a time; a part
+        // that cannot be read asks for none), in the next turn: asked for in this one, it could
+        // arrive while the channel's reads of this turn go on, and be decoded in it too, and so
+        // on for the whole snapshot.
+        if (!message.done) {
+          const round = message.round;
+          setImmediate(() => {
+            if (this.members.has(worker.id)) send(worker, { cmd: CMD, type: 'more', round });
+          });
+        }
+        break;
+      }
+      case 'auth-failure': {
+        if (typeof message.client !== 'string') return;
+        for (const member of this.members.values()) {
+          if (member.worker !== worker) {
+            send(member.worker, { cmd: CMD, type: 'auth-failure', client: message.client });
+          }
+        }
+        break;
+      }
+      case 'gather': {
+        const id = message.id;
+        this.waiting.set(worker, id);
+        this.gather()
+          .then((total) => {
+            if (this.waiting.get(worker) === id) this.waiting.delete(worker);
+            const member = this.members.get(worker.id);
+            if (member === undefined) return;
+            // A newer gather of the same worker replaces one it gave up on.
+            const parts = total.parts();
+            const outgoing = { id, parts, ahead: parts.next().value as Snapshot };
+            member.outgoing = outgoing;
+            // A few parts ahead, one a turn (each is encoded in the turn it is sent), then one
+            // for each that the worker has taken in.
+            let ahead = 0;
+            const sendAhead = (): void => {
+              if (member.outgoing !== outgoing || ahead++ >= TOTAL_PARTS_IN_FLIGHT) return;
+              this.sendTotalPart(member);
+              setImmediate(sendAhead);
+            };
+            sendAhead();
+          })
+          .catch((error: unknown) => diag.error('scanopy-metrics: cluster gather failed', error));
+        break;
+      }
+      case 'more-total': {
+        const member = this.members.get(worker.id);
+        if (member?.outgoing?.id === message.id) this.sendTotalPart(member);
+        break;
+      }
+    }
+  }
+
+  /** Takes in a part of `member`'s snapshot; the last one makes it the member's last snapshot. */
+  private takePart(member: Member, message: Extract<ClusterMessage, { type: 'snapshot' }>): void {
+    // A late answer to an older round is still newer than what we had.
+    if (message.round < member.lastRound) return;
+    if (member.incoming?.round !== message.round) {
+      member.incoming = { round: message.round, metrics: [] };
+    }
+    for (const part of message.snapshot.metrics) {
+      this.keys.intern(part.keys);
+      member.incoming.metrics.push(keptPart(part));
+    }
+    if (message.round === this.round) this.progress?.();
+    if (!message.done) return;
+    member.last = { metrics: member.incoming.metrics };
+    this.measure(member.last);
+    member.lastRound = message.round;
+    member.incoming = undefined;
+    if (message.round === this.round) member.answered?.();
   }
 
   /** Sends the next part of the total `member` is receiving; the last one ends it. */

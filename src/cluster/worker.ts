@@ -1,4 +1,5 @@
 // A preloaded worker: answers the primary's snapshot requests, asks it for the total at scrape time.
+import { diag } from '../diagnostics/diag';
 import { Interner } from './interner';
 import { CMD, SNAPSHOT_PARTS_IN_FLIGHT, isClusterMessage, type ClusterMessage } from './protocol';
 import {
@@ -73,7 +74,15 @@ export class ClusterWorker {
   }
 
   start(): () => void {
-    const onMessage = (message: unknown): void => this.receive(message);
+    const onMessage = (message: unknown): void => {
+      try {
+        this.receive(message);
+      } catch (error) {
+        // A message of another shape (a primary of another version of the package) is dropped:
+        // it must not crash the service's worker.
+        diag.error('scanopy-metrics: cluster: a message from the primary could not be read', error);
+      }
+    };
     this.channel.on('internalMessage', onMessage);
     const timer = setTimeout(() => this.settleReady?.(), this.options.timeoutMs);
     timer.unref();

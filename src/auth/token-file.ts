@@ -62,6 +62,12 @@ export function watchTokenFile(
   // A file that gave no token at start-up was reported then, and no token is in force.
   let revoked = initialError !== undefined;
   let lastError = initialError;
+  /**
+   * The tokens handed over last: a file read again with the same tokens (a check that stat()ed
+   * it while it was being written, and read it whole, sees it change once more) hands over none.
+   */
+  let handedOver =
+    options.initial && 'tokens' in options.initial ? options.initial.tokens.join('\n') : undefined;
 
   const signature = async (): Promise<string> => {
     try {
@@ -81,9 +87,11 @@ export function watchTokenFile(
     if (stopped) return;
     if ('tokens' in read) {
       failingSince = undefined;
-      revoked = false;
       lastError = undefined;
-      onTokens(read.tokens);
+      const tokens = read.tokens.join('\n');
+      if (revoked || tokens !== handedOver) onTokens(read.tokens);
+      revoked = false;
+      handedOver = tokens;
       return;
     }
     const at = Date.now();

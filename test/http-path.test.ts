@@ -137,10 +137,15 @@ describe('path label', () => {
       expect(statuses.every((s) => s === 404)).to.equal(true);
     }
     const text = await server.scrape();
-    expect(series(text, 'http_requests_total')).to.deep.equal([
+    // The route's own series left aside: once in CI (Node 26) a GET /metrics without a token,
+    // not sent by this test (most likely an earlier test's, to a port since reused), showed as
+    // path="/metrics" status 401. Every request this test sent is in the one series below.
+    const notRoute = (list: ReturnType<typeof series>) =>
+      list.filter((s) => s.labels.path !== '/metrics');
+    expect(notRoute(series(text, 'http_requests_total'))).to.deep.equal([
       requests('GET', 'unmatched', '404', 1000),
     ]);
-    expect(series(text, 'http_request_duration_seconds_count')).to.deep.equal([
+    expect(notRoute(series(text, 'http_request_duration_seconds_count'))).to.deep.equal([
       {
         name: 'http_request_duration_seconds_count',
         labels: { method: 'GET', path: 'unmatched' },
